@@ -1,0 +1,1 @@
+"""The conversation engine and the domain rules: no network, no framework."""

@@ -1,0 +1,304 @@
+"""The engine's thin layer: load what the rules need, call them, save the result.
+
+Each inbound message is handled in one database transaction: the person, their pending
+question, whatever the message records, the replies in the outbox and the inbox row
+marked handled all commit together, or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col
+
+from bot.answers import clean_text, load_vocabulary
+from bot.catalogue import DEFAULT_LANGUAGE, Catalogue, load_catalogue
+from bot.clock import Clock
+from bot.conversation import Effect, Flow, Pending
+from bot.flows import standard_flows
+from bot.flows.idea import SaveIdea, SetIdeaTopic
+from bot.flows.menu import MENU
+from bot.keywords import is_keyword
+from bot.messages import Inbound, Outgoing
+from bot.onboarding import read_join_request
+from bot.profile import adapt
+from bot.rules import (
+    START_STEP,
+    OptIn,
+    OptOut,
+    PersonView,
+    Rejoin,
+    Script,
+    ask,
+    take_step,
+)
+from storage import conversations, inbox, outbox, people
+from storage.audit import record_audit
+from storage.database import lock_name, transaction
+from storage.suggestions import record_suggestion
+from storage.tables import (
+    CommunicationProfile,
+    InboxMessage,
+    OutboxMessage,
+    OutboxStatus,
+    Person,
+    Priority,
+    Suggestion,
+)
+
+log = logging.getLogger(__name__)
+
+
+class ConversationEngine:
+    """Takes in messages and handles them, one at a time per address, in order."""
+
+    def __init__(
+        self, *, database: Engine, clock: Clock, flows: Mapping[str, Flow] | None = None
+    ) -> None:
+        self.database = database
+        self.clock = clock
+        self.flows = flows if flows is not None else standard_flows()
+
+    def receive(self, inbound: Inbound) -> int | None:
+        """Store a message in the inbox; None means this delivery was already stored."""
+        with transaction(self.database) as session:
+            return inbox.store_inbound(
+                session=session,
+                channel=inbound.channel,
+                provider_id=inbound.provider_id,
+                address=inbound.address,
+                text=inbound.text,
+                media=list(inbound.media),
+                received_at=inbound.received_at,
+            )
+
+    def handle_waiting(self, address: str) -> int:
+        """Handle every stored message from ``address`` not yet handled, oldest first."""
+        handled = 0
+        while self._handle_next(address):
+            handled += 1
+        return handled
+
+    def handle_all_waiting(self) -> int:
+        """Handle what is waiting for every address: after a restart, nothing is left behind."""
+        handled = 0
+        while True:
+            with transaction(self.database) as session:
+                addresses = inbox.addresses_waiting(session=session)
+            if not addresses:
+                return handled
+            for address in addresses:
+                handled += self.handle_waiting(address)
+
+    def _handle_next(self, address: str) -> bool:
+        message_id: int | None = None
+        try:
+            with transaction(self.database) as session:
+                lock_name(session, f"address:{address}")
+                message = inbox.next_unhandled(session=session, address=address)
+                if message is None:
+                    return False
+                message_id = message.id
+                now = self.clock.now()
+                person_id = self._handle(session, message, now)
+                inbox.mark_handled(session=session, message=message, person_id=person_id, now=now)
+            return True
+        except Exception:
+            if message_id is None:
+                raise
+            log.exception("could not handle inbox message %s; kept it as failed", message_id)
+            self._park(message_id, address)
+            return True
+
+    def _park(self, message_id: int, address: str) -> None:
+        now = self.clock.now()
+        with transaction(self.database) as session:
+            message = session.get_one(InboxMessage, message_id)
+            inbox.mark_failed(session=session, message_id=message_id, error="see the log", now=now)
+            found = people.find_by_address(session=session, urn=address)
+            language = found[0].language if found else DEFAULT_LANGUAGE
+            sorry = Outgoing(load_catalogue(language).text("error.sorry"))
+            self._queue(session, message, found[0] if found else None, [sorry], None, now)
+
+    def _handle(self, session: Session, message: InboxMessage, now: datetime) -> int | None:
+        text = clean_text(message.text)
+        found = people.find_by_address(session=session, urn=message.address)
+        if found is None:
+            return self._onboard(session, message, text, now)
+        person = people.lock_person(session=session, person_id=found[0].id or 0)
+        assert person.id is not None
+        profile = people.profile_of(session=session, person_id=person.id)
+        script = self._script(person.language)
+        view = PersonView(
+            id=person.id,
+            opted_out=person.opted_out_at is not None,
+            easy_words=profile.easy_words,
+            supporter=profile.supporter_name,
+        )
+        saved = conversations.load_conversation(session=session, person_id=person.id)
+        pending = (
+            Pending(saved.flow, saved.step, dict(saved.context), saved.misses) if saved else None
+        )
+        turn = take_step(person=view, pending=pending, text=text, script=script)
+        facts, said = self._perform(session, turn.effects, person, message, script, now)
+        next_question = turn.next
+        if next_question is not None and facts:
+            next_question = replace(next_question, context={**next_question.context, **facts})
+        self._save_pending(session, person.id, next_question, now)
+        self._queue(session, message, person, [*turn.say, *said], profile, now)
+        return person.id
+
+    def _onboard(
+        self, session: Session, message: InboxMessage, text: str, now: datetime
+    ) -> int | None:
+        texts = load_catalogue(DEFAULT_LANGUAGE)
+        if is_keyword(text, texts.words("stop")):
+            self._queue(session, message, None, [Outgoing(texts.text("stranger.stopped"))], None,
+                        now)
+            return None
+        join = read_join_request(text, texts)
+        service = (
+            people.service_by_join_code(session=session, code=join.code)
+            if join and join.code else None
+        )
+        if service is None:
+            if join is not None and join.explicit and join.code:
+                reply = texts.text("stranger.unknown_code", code=join.code)
+            else:
+                reply = texts.text("stranger.hello")
+            self._queue(session, message, None, [Outgoing(reply)], None, now)
+            return None
+        person = people.add_person(
+            session=session, urns=[message.address], service_id=service.id, now=now
+        )
+        assert person.id is not None
+        record_audit(session=session, actor=f"person:{person.id}", action="person.joined",
+                     subject=f"service:{service.id}", at=now, detail={"channel": message.channel})
+        view = PersonView(id=person.id, opted_out=False)
+        script = self._script(person.language)
+        turn = ask(Pending(MENU, START_STEP), view, script)
+        welcome = Outgoing(texts.text("welcome.joined", service=service.name))
+        self._save_pending(session, person.id, turn.next, now)
+        profile = people.profile_of(session=session, person_id=person.id)
+        self._queue(session, message, person, [welcome, *turn.say], profile, now)
+        return person.id
+
+    def _perform(
+        self,
+        session: Session,
+        effects: Iterable[Effect],
+        person: Person,
+        message: InboxMessage,
+        script: Script,
+        now: datetime,
+    ) -> tuple[dict[str, Any], list[Outgoing]]:
+        """Record what a turn decided; return facts for the next question and extra replies."""
+        assert person.id is not None
+        facts: dict[str, Any] = {}
+        said: list[Outgoing] = []
+        actor = f"person:{person.id}"
+        for effect in effects:
+            match effect:
+                case OptOut():
+                    person.opted_out_at = now
+                    session.add(person)
+                    self._cancel_bulk(session, person.id)
+                    record_audit(session=session, actor=actor, action="person.opted_out", at=now,
+                                 detail={"address": message.address})
+                case OptIn():
+                    person.opted_out_at = None
+                    session.add(person)
+                    record_audit(session=session, actor=actor, action="person.opted_in", at=now,
+                                 detail={"address": message.address})
+                case Rejoin(code=code):
+                    said.append(self._rejoin(session, person, code, script.texts, now))
+                case SaveIdea(text=text):
+                    suggestion = record_suggestion(
+                        session=session, text=text, topic="", now=now, person_id=person.id,
+                        service_id=person.service_id, inbox_id=message.id,
+                    )
+                    facts["suggestion_id"] = suggestion.id
+                case SetIdeaTopic(suggestion_id=suggestion_id, topic=topic):
+                    suggestion = session.get_one(Suggestion, suggestion_id)
+                    suggestion.topic = topic
+                    session.add(suggestion)
+                case _:
+                    raise TypeError(f"no way to record {effect!r}")
+        return facts, said
+
+    def _rejoin(
+        self, session: Session, person: Person, code: str, texts: Catalogue, now: datetime
+    ) -> Outgoing:
+        service = people.service_by_join_code(session=session, code=code) if code else None
+        if service is None:
+            return Outgoing(texts.text("stranger.unknown_code", code=code or "?"))
+        if service.id == person.service_id:
+            return Outgoing(texts.text("welcome.already", service=service.name))
+        record_audit(session=session, actor=f"person:{person.id}", action="person.moved",
+                     subject=f"service:{service.id}", at=now,
+                     detail={"from": person.service_id})
+        person.service_id = service.id
+        session.add(person)
+        return Outgoing(texts.text("welcome.moved", service=service.name))
+
+    @staticmethod
+    def _cancel_bulk(session: Session, person_id: int) -> None:
+        session.execute(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.person_id) == person_id,
+                col(OutboxMessage.status) == OutboxStatus.QUEUED,
+                col(OutboxMessage.priority) >= Priority.BULK,
+            )
+            .values(status=OutboxStatus.CANCELLED, error="the person opted out")
+        )
+
+    def _script(self, language: str) -> Script:
+        return Script(
+            flows=self.flows,
+            texts=load_catalogue(language),
+            vocabulary=load_vocabulary(language),
+        )
+
+    @staticmethod
+    def _save_pending(
+        session: Session, person_id: int, pending: Pending | None, now: datetime
+    ) -> None:
+        if pending is None:
+            conversations.clear_conversation(session=session, person_id=person_id)
+            return
+        conversations.save_conversation(
+            session=session, person_id=person_id, flow=pending.flow, step=pending.step,
+            context=dict(pending.context), misses=pending.misses, now=now,
+        )
+
+    @staticmethod
+    def _queue(
+        session: Session,
+        message: InboxMessage,
+        person: Person | None,
+        replies: Iterable[Outgoing],
+        profile: CommunicationProfile | None,
+        now: datetime,
+    ) -> None:
+        for reply in replies:
+            shaped = adapt(reply, profile) if profile is not None else reply
+            outbox.queue_message(
+                session=session,
+                address=message.address,
+                channel=message.channel,
+                text=shaped.text,
+                options=[option.as_json() for option in shaped.options],
+                picture=shaped.picture,
+                audio=bool(profile and profile.audio),
+                person_id=person.id if person else None,
+                priority=Priority.REPLY,
+                in_reply_to=message.id,
+                now=now,
+            )

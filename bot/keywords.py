@@ -1,0 +1,33 @@
+"""Reading whole-message keywords the way people type them."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_COMMAND_SUFFIX = re.compile(r"^/(\w+)@\w+")
+_EDGE_PUNCTUATION = ".,!?;:'\"()[]{}*_~-"
+
+
+def normalise_keyword(text: str) -> str:
+    """Fold a message for keyword matching: ``" Stop! "``, ``"STOP"`` and ``"/stop"`` agree.
+
+    Telegram commands lose their slash and any ``@BotName`` suffix; case, spacing and
+    punctuation at the ends are ignored. A variation selector on an emoji is dropped.
+    """
+    folded = unicodedata.normalize("NFKC", text).replace("\ufe0f", "").casefold().strip()
+    folded = _COMMAND_SUFFIX.sub(r"/\1", folded)
+    folded = folded.removeprefix("/")
+    folded = folded.strip(_EDGE_PUNCTUATION + " \t\r\n")
+    return " ".join(folded.split())
+
+
+def is_keyword(text: str, words: frozenset[str]) -> bool:
+    """True when the whole message is one of ``words`` (spaces inside it ignored too)."""
+    folded = normalise_keyword(text)
+    if not folded:
+        return False
+    if folded in words:
+        return True
+    squashed = folded.replace(" ", "")
+    return any(squashed == word.replace(" ", "").replace("\ufe0f", "") for word in words)

@@ -1,0 +1,148 @@
+"""One step of a conversation, as a pure function of the person, their state and the message.
+
+Global keywords come first (STOP, START, HELP, MENU), then the pending question, then a
+keyword that starts a flow, then the menu. Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from bot.answers import Vocabulary
+from bot.catalogue import Catalogue
+from bot.conversation import Flow, Pending, Turn, interpret, render_question
+from bot.flows.menu import MENU, ShowHelp
+from bot.keywords import is_keyword, normalise_keyword
+from bot.messages import Outgoing
+from bot.onboarding import read_join_request
+
+START_STEP = "start"
+MISSES_BEFORE_HELP = 2
+
+
+@dataclass(frozen=True)
+class PersonView:
+    """What the rules need to know about the person who wrote."""
+
+    id: int
+    opted_out: bool
+    easy_words: bool = True
+    supporter: str | None = None
+
+
+@dataclass(frozen=True)
+class OptOut:
+    """The person asked for no more messages."""
+
+
+@dataclass(frozen=True)
+class OptIn:
+    """The person asked for messages again."""
+
+
+@dataclass(frozen=True)
+class Rejoin:
+    """A person the bot knows sent a join code: move them to that service."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class Script:
+    """The flows, texts and answer words of one language: what a step reads besides the message."""
+
+    flows: Mapping[str, Flow]
+    texts: Catalogue
+    vocabulary: Vocabulary
+
+
+def take_step(
+    *, person: PersonView, pending: Pending | None, text: str, script: Script
+) -> Turn:
+    """What the person's message leads to: replies, effects to record, and the next question."""
+    texts = script.texts
+    easy = person.easy_words
+    if person.opted_out:
+        if is_keyword(text, texts.words("start") | texts.words("start_after_stop")):
+            welcome = Outgoing(texts.text("start.done", easy=easy))
+            return _ask(Turn(say=(welcome,), effects=(OptIn(),)), Pending(MENU, START_STEP),
+                        person, script)
+        if is_keyword(text, texts.words("help")):
+            return Turn(say=(Outgoing(texts.text("help.while_stopped", easy=easy)),), next=pending)
+        return Turn(next=pending)
+    if is_keyword(text, texts.words("stop")):
+        return Turn(say=(Outgoing(texts.text("stop.done", easy=easy)),), effects=(OptOut(),))
+    if is_keyword(text, texts.words("help")):
+        turn = Turn(say=help_messages(person, texts))
+        return _ask(turn, replace(pending, misses=0), person, script) if pending else turn
+    if is_keyword(text, texts.words("menu")) or is_keyword(text, texts.words("start")):
+        return _ask(Turn(), Pending(MENU, START_STEP), person, script)
+    join = read_join_request(text, texts)
+    if join is not None and join.explicit:
+        return Turn(effects=(Rejoin(code=join.code),), next=pending)
+    if pending is not None:
+        return _answer(person, pending, text, script)
+    folded = normalise_keyword(text)
+    for flow in script.flows.values():
+        if flow.keyword and flow.name != MENU and folded in texts.words(flow.keyword):
+            return _ask(Turn(), Pending(flow.name, START_STEP), person, script)
+    hello = texts.text("menu.hello", easy=easy)
+    return _ask(Turn(), Pending(MENU, START_STEP), person, script, before=hello)
+
+
+def help_messages(person: PersonView, texts: Catalogue) -> tuple[Outgoing, ...]:
+    """The help text, naming the person's supporter when their profile records one."""
+    easy = person.easy_words
+    if person.supporter:
+        who = texts.text("help.supporter", easy=easy, supporter=person.supporter)
+    else:
+        who = texts.text("help.support_worker", easy=easy)
+    return (Outgoing(texts.text("help.text", easy=easy) + "\n" + who),)
+
+
+def ask(pending: Pending, person: PersonView, script: Script) -> Turn:
+    """Ask the question ``pending`` stands for, from its flow's first step if need be."""
+    return _ask(Turn(), pending, person, script)
+
+
+def _answer(
+    person: PersonView, pending: Pending, text: str, script: Script
+) -> Turn:
+    texts = script.texts
+    flow = script.flows.get(pending.flow)
+    if flow is None:
+        return _ask(Turn(), Pending(MENU, START_STEP), person, script)
+    question = flow.question(pending.step, pending.context, texts)
+    answer = interpret(question, text, script.vocabulary)
+    if answer is None:
+        misses = pending.misses + 1
+        retry = question.retry or texts.text("question.retry", easy=person.easy_words)
+        say: tuple[Outgoing, ...] = ()
+        if misses >= MISSES_BEFORE_HELP:
+            say = (Outgoing(texts.text("question.offer_help", easy=person.easy_words)),)
+        reask = render_question(question, texts, easy=person.easy_words, before=retry)
+        return Turn(say=(*say, reask), next=replace(pending, misses=misses))
+    turn = flow.answer(pending, answer, texts, easy=person.easy_words)
+    if any(isinstance(effect, ShowHelp) for effect in turn.effects):
+        effects = tuple(e for e in turn.effects if not isinstance(e, ShowHelp))
+        turn = replace(turn, say=(*turn.say, *help_messages(person, texts)), effects=effects)
+    if turn.next is None:
+        return turn
+    return _ask(replace(turn, next=None), turn.next, person, script)
+
+
+def _ask(
+    turn: Turn,
+    pending: Pending,
+    person: PersonView,
+    script: Script,
+    *,
+    before: str = "",
+) -> Turn:
+    flow = script.flows[pending.flow]
+    if pending.step == START_STEP:
+        pending = replace(pending, step=flow.first_step, misses=0)
+    question = flow.question(pending.step, pending.context, script.texts)
+    message = render_question(question, script.texts, easy=person.easy_words, before=before)
+    return replace(turn, say=(*turn.say, message), next=pending)

@@ -1,0 +1,1 @@
+"""One adapter per channel: each parses inbound messages and renders outbound ones."""

@@ -1,0 +1,25 @@
+"""The APScheduler that runs Voicebank's jobs inside the application."""
+
+from __future__ import annotations
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.engine import ConversationEngine
+from scheduler.jobs import handle_waiting_messages
+
+SWEEP_SECONDS = 30
+
+
+def build_scheduler(*, engine: ConversationEngine, timezone: str) -> AsyncIOScheduler:
+    """A scheduler with Voicebank's jobs, not yet started."""
+    scheduler = AsyncIOScheduler(timezone=timezone)
+    scheduler.add_job(
+        handle_waiting_messages,
+        "interval",
+        seconds=SWEEP_SECONDS,
+        args=[engine],
+        id="handle_waiting_messages",
+        max_instances=1,
+        coalesce=True,
+    )
+    return scheduler

@@ -1,0 +1,1 @@
+"""SQLModel tables, sessions, repositories and Alembic migrations for Voicebank."""

@@ -1,0 +1,79 @@
+"""Database engines and transactions that behave the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session, create_engine
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def create_database_engine(url: str, *, echo: bool = False) -> Engine:
+    """Build an engine for ``url``.
+
+    SQLite runs in WAL mode with a busy timeout, foreign keys on, and every transaction
+    opened with ``BEGIN IMMEDIATE`` so that a transaction that reads and then writes holds
+    the write lock from its start: concurrent writers wait their turn instead of failing
+    with "database is locked". PostgreSQL needs nothing special.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, echo=echo, pool_pre_ping=True)
+
+    in_memory = parsed.database in (None, "", ":memory:")
+    if in_memory:
+        raise ValueError("Voicebank needs a SQLite file, not an in-memory database")
+    engine = create_engine(
+        url,
+        echo=echo,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        poolclass=NullPool,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event, not the driver, decide when a transaction starts.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """One unit of work: commit when the block ends, roll back if it raises."""
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        yield session
+
+
+def advisory_key(name: str) -> int:
+    """A stable signed 64-bit number for ``name``, for PostgreSQL advisory locks."""
+    digest = hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def lock_name(session: Session, name: str) -> None:
+    """Hold a lock on ``name`` until the transaction ends.
+
+    On PostgreSQL this is a transaction-scoped advisory lock, so two workers handling
+    messages from one address take turns. On SQLite every write transaction already
+    holds the database's single write lock, so there is nothing more to do.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": advisory_key(name)})

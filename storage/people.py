@@ -1,0 +1,101 @@
+"""People, their addresses, roles and communication profiles; services and constituencies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from storage.tables import (
+    Address,
+    CommunicationProfile,
+    Constituency,
+    Person,
+    PersonRole,
+    Role,
+    Service,
+)
+
+
+def find_by_address(*, session: Session, urn: str) -> tuple[Person, Address] | None:
+    """The person an address belongs to, and the address itself, or None for a stranger."""
+    row = session.exec(
+        select(Person, Address).join(Address, col(Address.person_id) == col(Person.id))
+        .where(Address.urn == urn)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def lock_person(*, session: Session, person_id: int) -> Person:
+    """Load a person and, on PostgreSQL, hold their row until the transaction ends."""
+    person = session.exec(
+        select(Person).where(Person.id == person_id).with_for_update()
+    ).one()
+    return person
+
+
+def service_by_join_code(*, session: Session, code: str) -> Service | None:
+    return session.exec(select(Service).where(Service.join_code == code.upper())).first()
+
+
+def add_constituency(*, session: Session, name: str) -> Constituency:
+    constituency = Constituency(name=name)
+    session.add(constituency)
+    session.flush()
+    return constituency
+
+
+def add_service(*, session: Session, name: str, constituency_id: int, join_code: str) -> Service:
+    service = Service(name=name, constituency_id=constituency_id, join_code=join_code.upper())
+    session.add(service)
+    session.flush()
+    return service
+
+
+def add_person(
+    *,
+    session: Session,
+    urns: Iterable[str],
+    now: datetime,
+    name: str = "",
+    roles: Iterable[str] = (Role.SERVICE_USER,),
+    service_id: int | None = None,
+    language: str = "en",
+    profile: CommunicationProfile | None = None,
+) -> Person:
+    """Create a person with their addresses, roles and communication profile."""
+    person = Person(name=name, language=language, service_id=service_id, created_at=now)
+    session.add(person)
+    session.flush()
+    assert person.id is not None
+    for urn in urns:
+        session.add(Address(urn=urn, person_id=person.id, created_at=now))
+    for role in sorted(set(roles)):
+        session.add(PersonRole(person_id=person.id, role=role))
+    if profile is None:
+        profile = CommunicationProfile(person_id=person.id)
+    else:
+        profile.person_id = person.id
+    session.add(profile)
+    session.flush()
+    return person
+
+
+def roles_of(*, session: Session, person_id: int) -> frozenset[str]:
+    rows = session.exec(select(PersonRole.role).where(PersonRole.person_id == person_id))
+    return frozenset(rows)
+
+
+def profile_of(*, session: Session, person_id: int) -> CommunicationProfile:
+    """The person's communication profile; the defaults when none was recorded."""
+    profile = session.get(CommunicationProfile, person_id)
+    return profile if profile is not None else CommunicationProfile(person_id=person_id)
+
+
+def addresses_of(*, session: Session, person_id: int) -> list[Address]:
+    return list(
+        session.exec(
+            select(Address).where(Address.person_id == person_id).order_by(col(Address.id))
+        )
+    )

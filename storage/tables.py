@@ -1,0 +1,203 @@
+"""The schema: every table Voicebank keeps, in the words of DESIGN.md.
+
+Times are stored in UTC (see :class:`storage.types.UTCDateTime`). Statuses are short
+strings rather than database enums, so adding one is a code change, not a migration.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Role(StrEnum):
+    SERVICE_USER = "service_user"
+    MP = "mp"
+    STAFF = "staff"
+    ADMIN = "admin"
+
+
+class InboxStatus(StrEnum):
+    RECEIVED = "received"
+    HANDLED = "handled"
+    FAILED = "failed"
+
+
+class OutboxStatus(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Priority:
+    """Lower goes first: a reply to someone who just wrote beats a bulk send."""
+
+    REPLY = 0
+    BULK = 10
+
+
+class Constituency(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120, unique=True)
+
+
+class Service(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    constituency_id: int = Field(foreign_key="constituency.id", index=True)
+    join_code: str = Field(max_length=16, unique=True)
+
+
+class Person(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(default="", max_length=120)
+    language: str = Field(default="en", max_length=8)
+    service_id: int | None = Field(default=None, foreign_key="service.id", index=True)
+    opted_out_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+
+
+class PersonRole(SQLModel, table=True):
+    __tablename__ = "person_role"
+
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    role: str = Field(max_length=20, primary_key=True)
+
+
+class CommunicationProfile(SQLModel, table=True):
+    """How a person wants to be written to, as the Accessible Information Standard asks.
+
+    The engine reads it whenever it writes to the person: language, easy words,
+    pictures beside choices, the supporter named in help, the channel for messages
+    the bot starts itself.
+    """
+
+    __tablename__ = "communication_profile"
+
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    pictures: bool = True
+    easy_words: bool = True
+    audio: bool = False
+    supporter_name: str | None = Field(default=None, max_length=120)
+    supporter_contact: str | None = Field(default=None, max_length=200)
+    preferred_channel: str | None = Field(default=None, max_length=20)
+    notes: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class Address(SQLModel, table=True):
+    """One way to reach a person, written as a URN such as ``tel:+447700900123``."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    urn: str = Field(max_length=200, unique=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+
+
+class Conversation(SQLModel, table=True):
+    """The question a person has been asked and not yet answered, with what it needs."""
+
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    flow: str = Field(max_length=40)
+    step: str = Field(max_length=40)
+    context: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    misses: int = 0
+    updated_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+
+
+class InboxMessage(SQLModel, table=True):
+    """Every message received, stored before it is handled, once per provider id."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("channel", "provider_id", name="uq_inbox_channel_provider_id"),
+        Index("ix_inbox_address_status", "address", "status", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    provider_id: str = Field(max_length=100)
+    address: str = Field(max_length=200)
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    media: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default=InboxStatus.RECEIVED, max_length=20)
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    handled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class OutboxMessage(SQLModel, table=True):
+    """Every message the bot will send, stored in the same transaction that decided it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "channel", "priority", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    address: str = Field(max_length=200)
+    channel: str = Field(max_length=20)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    options: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    picture: str | None = Field(default=None, max_length=500)
+    audio: bool = False
+    priority: int = Priority.REPLY
+    status: str = Field(default=OutboxStatus.QUEUED, max_length=20)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    provider_id: str | None = Field(default=None, max_length=100)
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    in_reply_to: int | None = Field(default=None, foreign_key="inbox.id")
+    dedupe_key: str | None = Field(default=None, max_length=200, unique=True)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did what, and when: opt-outs, joins, sign-ups, staff changes."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime, index=True)
+    actor: str = Field(max_length=120)
+    action: str = Field(max_length=60)
+    subject: str = Field(default="", max_length=120)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Suggestion(SQLModel, table=True):
+    """An idea or a piece of feedback. Its id is the reference number the person is given."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    service_id: int | None = Field(default=None, foreign_key="service.id", index=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    topic: str = Field(default="", max_length=40)
+    inbox_id: int | None = Field(default=None, foreign_key="inbox.id")
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)

@@ -1,0 +1,1 @@
+"""Voicebank: the application that wires the bot, its channels, storage and scheduler."""

@@ -1,0 +1,233 @@
+"""The ``voicebank`` command: run the app, try the demo, chat, and staff commands by noun."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from typing import Annotated
+
+import typer
+import uvicorn
+from sqlalchemy.engine import make_url
+from sqlmodel import col, select
+
+from bot.urns import InvalidURN, normalise_urn
+from storage import people
+from storage.database import create_database_engine, transaction
+from storage.migrate import current_revision, upgrade_database
+from storage.tables import Address, Constituency, Person, PersonRole, Role, Service
+from voicebank.chat import chat, lines_from
+from voicebank.demo import demo_services, ensure_demo_organisation
+from voicebank.settings import Settings, SettingsError, load_settings
+from voicebank.web.app import create_app
+from voicebank.wiring import assemble
+
+app = typer.Typer(help="Voicebank: hear the people you support, by chat and SMS.",
+                  no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+person_app = typer.Typer(help="People the bot talks to.", no_args_is_help=True)
+service_app = typer.Typer(help="Services and their join codes.", no_args_is_help=True)
+constituency_app = typer.Typer(help="Constituencies.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(person_app, name="person")
+app.add_typer(service_app, name="service")
+app.add_typer(constituency_app, name="constituency")
+
+Host = Annotated[str, typer.Option(help="Address to listen on.")]
+Port = Annotated[int, typer.Option(help="Port to listen on.")]
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as error:
+        typer.echo(f"Voicebank cannot start: {error}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@app.command()
+def run(host: Host = "127.0.0.1", port: Port = 8000) -> None:
+    """Start the web app, the scheduler and the configured channels."""
+    settings = _settings()
+    upgrade_database(create_database_engine(settings.database_url))
+    typer.echo(f"Voicebank is listening on http://{host}:{port}  (database: "
+               f"{make_url(settings.database_url).render_as_string(hide_password=True)})")
+    _serve(settings, host, port)
+
+
+@app.command()
+def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
+    """Fill a local SQLite file with a demo organisation and start the app on it."""
+    settings = _settings()
+    if make_url(settings.database_url).get_backend_name() != "sqlite":
+        typer.echo("The demo fills a local SQLite file. Unset VOICEBANK_DATABASE_URL, or set it "
+                   "to a sqlite:/// URL, to run it.", err=True)
+        raise typer.Exit(2)
+    voicebank = assemble(settings)
+    created = ensure_demo_organisation(database=voicebank.database, clock=voicebank.clock)
+    voicebank.close()
+    database = make_url(settings.database_url).database
+    typer.echo(("Created" if created else "Reusing") + f" the demo organisation in {database}.")
+    typer.echo("\nJoin codes for the demo services:")
+    for service in demo_services():
+        typer.echo(f"  {service.join_code:<8} {service.name} ({service.constituency})")
+    typer.echo(
+        f"\nVoicebank is listening on http://{host}:{port}  (health: /healthz)\n"
+        "\nTo chat with it as a new person, in another terminal run:\n"
+        "  voicebank chat --as tel:+447700900123\n"
+        f"then send: JOIN {demo_services()[0].join_code}\n"
+        "Send HELP, MENU, IDEA, STOP or START at any time. Press Ctrl+C here to stop.\n"
+    )
+    _serve(settings, host, port)
+
+
+@app.command("chat")
+def chat_command(
+    urn: Annotated[str, typer.Option("--as", help="Who you are, e.g. tel:+447700900123.")],
+) -> None:
+    """Talk to the bot in this terminal as URN (one message a line when input is piped)."""
+    settings = _settings()
+    try:
+        address = normalise_urn(urn)
+    except InvalidURN as error:
+        typer.echo(f"Cannot chat as {urn}: {error}", err=True)
+        raise typer.Exit(2) from None
+    voicebank = assemble(settings)
+    unconfigured = []
+    if not settings.twilio_account_sid:
+        unconfigured.append("sms")
+    if settings.telegram_token is None:
+        unconfigured.append("telegram")
+    interactive = sys.stdin.isatty()
+
+    def write(text: str) -> None:
+        typer.echo(text + "\n")
+
+    def read_line() -> str:
+        try:
+            return input("you> ") + "\n"
+        except EOFError:
+            return ""
+
+    if interactive:
+        typer.echo(f"Chatting with Voicebank as {address}. Type a message and press Enter; "
+                   "Ctrl+D to leave.\n")
+    try:
+        asyncio.run(chat(
+            voicebank, address=address,
+            read_line=read_line if interactive else lines_from(sys.stdin),
+            write=write, show_as_console=unconfigured,
+        ))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        voicebank.close()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every database migration not yet applied."""
+    settings = _settings()
+    engine = create_database_engine(settings.database_url)
+    upgrade_database(engine)
+    typer.echo(f"The database is at revision {current_revision(engine)}.")
+
+
+@constituency_app.command("add")
+def constituency_add(name: str) -> None:
+    """Add a constituency."""
+    voicebank = assemble(_settings())
+    with transaction(voicebank.database) as session:
+        people.add_constituency(session=session, name=name)
+    typer.echo(f"Added the constituency {name}.")
+
+
+@service_app.command("add")
+def service_add(
+    name: str,
+    constituency: Annotated[str, typer.Option(help="The constituency it is in.")],
+    code: Annotated[str, typer.Option(help="The join code on its poster, e.g. OAK3.")],
+) -> None:
+    """Add a service, with the join code people text to join it."""
+    voicebank = assemble(_settings())
+    with transaction(voicebank.database) as session:
+        found = session.exec(select(Constituency).where(Constituency.name == constituency)).first()
+        if found is None or found.id is None:
+            typer.echo(f"There is no constituency called {constituency}.", err=True)
+            raise typer.Exit(1)
+        if people.service_by_join_code(session=session, code=code):
+            typer.echo(f"The join code {code.upper()} is already used.", err=True)
+            raise typer.Exit(1)
+        people.add_service(session=session, name=name, constituency_id=found.id, join_code=code)
+    typer.echo(f"Added {name}. People join it by sending: JOIN {code.upper()}")
+
+
+@service_app.command("list")
+def service_list() -> None:
+    """List services with their constituencies and join codes."""
+    voicebank = assemble(_settings())
+    with transaction(voicebank.database) as session:
+        rows = session.exec(
+            select(Service, Constituency)
+            .join(Constituency, col(Service.constituency_id) == col(Constituency.id))
+            .order_by(col(Service.id))
+        ).all()
+        for service, constituency in rows:
+            typer.echo(f"{service.join_code:<8} {service.name} ({constituency.name})")
+
+
+@person_app.command("add")
+def person_add(
+    name: str,
+    urn: Annotated[list[str], typer.Option("--urn", help="An address; repeat for more.")],
+    service: Annotated[str | None, typer.Option(help="The service's join code.")] = None,
+    role: Annotated[list[Role] | None, typer.Option(help="A role; repeat for more.")] = None,
+    language: Annotated[str, typer.Option(help="Preferred language.")] = "en",
+) -> None:
+    """Add a person with one or more addresses."""
+    voicebank = assemble(_settings())
+    try:
+        addresses = [normalise_urn(u) for u in urn]
+    except InvalidURN as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+    with transaction(voicebank.database) as session:
+        service_id = None
+        if service:
+            found = people.service_by_join_code(session=session, code=service)
+            if found is None:
+                typer.echo(f"No service has the join code {service}.", err=True)
+                raise typer.Exit(1)
+            service_id = found.id
+        for address in addresses:
+            if people.find_by_address(session=session, urn=address):
+                typer.echo(f"{address} already belongs to someone.", err=True)
+                raise typer.Exit(1)
+        person = people.add_person(
+            session=session, urns=addresses, now=voicebank.clock.now(), name=name,
+            roles=role or [Role.SERVICE_USER], service_id=service_id, language=language,
+        )
+    typer.echo(f"Added {name} (person {person.id}).")
+
+
+@person_app.command("list")
+def person_list() -> None:
+    """List people with their roles and addresses."""
+    voicebank = assemble(_settings())
+    with transaction(voicebank.database) as session:
+        for person in session.exec(select(Person).order_by(col(Person.id))):
+            roles = session.exec(select(PersonRole.role).where(PersonRole.person_id == person.id))
+            urns = session.exec(select(Address.urn).where(Address.person_id == person.id))
+            stopped = "  (stopped messages)" if person.opted_out_at else ""
+            typer.echo(f"{person.id:>4}  {person.name or '(no name)':<16} "
+                       f"{','.join(sorted(roles)):<20} {' '.join(urns)}{stopped}")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app()

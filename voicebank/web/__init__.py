@@ -1,0 +1,1 @@
+"""The web side: webhook routes, the staff dashboard and the REST API."""

@@ -1,0 +1,51 @@
+"""The web application, built inside its lifespan from the settings it is given."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from bot.clock import Clock
+from scheduler.runner import build_scheduler
+from voicebank.settings import Settings
+from voicebank.wiring import Voicebank, assemble
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
+    """The ASGI app: wiring happens when it starts, not when this module is imported."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        voicebank = await asyncio.to_thread(assemble, settings, clock=clock)
+        scheduler = build_scheduler(engine=voicebank.engine, timezone=settings.timezone)
+        scheduler.start()
+        app.state.voicebank = voicebank
+        try:
+            yield
+        finally:
+            scheduler.shutdown(wait=False)
+            voicebank.close()
+
+    app = FastAPI(title="Voicebank", lifespan=lifespan)
+
+    @app.get("/healthz")
+    async def healthz(request: Request) -> JSONResponse:
+        """Ready when the database answers."""
+        voicebank: Voicebank = request.app.state.voicebank
+
+        def ping() -> None:
+            with voicebank.database.connect() as connection:
+                connection.execute(text("SELECT 1"))
+
+        try:
+            await asyncio.to_thread(ping)
+        except Exception as error:  # noqa: BLE001  (any database failure means unhealthy)
+            return JSONResponse({"status": "unhealthy", "database": str(error)}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    return app
