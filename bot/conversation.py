@@ -107,8 +107,6 @@ def render_question(
     question: Question, texts: Catalogue, *, easy: bool, before: str = ""
 ) -> Outgoing:
     """The message that asks ``question``, with the options and how to answer them."""
-    lines = [before] if before else []
-    lines.append(question.prompt)
-    if question.options:
-        lines.append(texts.text("question.choose", easy=easy))
-    return Outgoing(text="\n".join(lines), options=question.options)
+    text = f"{before}\n{question.prompt}" if before else question.prompt
+    footer = texts.text("question.choose", easy=easy) if question.options else ""
+    return Outgoing(text=text, options=question.options, footer=footer)

@@ -295,6 +295,7 @@ class ConversationEngine:
                 channel=message.channel,
                 text=shaped.text,
                 options=[option.as_json() for option in shaped.options],
+                footer=shaped.footer,
                 picture=shaped.picture,
                 audio=bool(profile and profile.audio),
                 person_id=person.id if person else None,

@@ -39,8 +39,9 @@ class Option:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One message to send: text, then options to pick from, maybe a picture."""
+    """One message to send: text, then options to pick from, then how to answer them."""
 
     text: str
     options: tuple[Option, ...] = field(default=())
     picture: str | None = None
+    footer: str = ""

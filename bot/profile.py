@@ -30,7 +30,12 @@ def adapt(outgoing: Outgoing, profile: CommunicationProfile) -> Outgoing:
     if profile.pictures:
         return outgoing
     options = tuple(replace(o, emoji="", picture=None) for o in outgoing.options)
-    return Outgoing(text=strip_pictures(outgoing.text), options=options, picture=None)
+    return Outgoing(
+        text=strip_pictures(outgoing.text),
+        options=options,
+        picture=None,
+        footer=strip_pictures(outgoing.footer),
+    )
 
 
 def choose_address(

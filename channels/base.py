@@ -14,6 +14,7 @@ class Delivery:
     address: str
     text: str
     options: tuple[dict[str, Any], ...] = ()
+    footer: str = ""
     picture: str | None = None
 
 

@@ -42,6 +42,8 @@ def render(delivery: Delivery) -> str:
     if delivery.picture:
         lines.append(f"  [picture: {delivery.picture}]")
     lines.extend(render_options(delivery.options))
+    if delivery.footer:
+        lines.append(delivery.footer)
     return "\n".join(lines)
 
 

@@ -83,6 +83,7 @@ class Dispatcher:
             address=message.address,
             text=message.text,
             options=tuple(message.options),
+            footer=message.footer,
             picture=message.picture,
         )
         try:

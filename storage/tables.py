@@ -164,6 +164,7 @@ class OutboxMessage(SQLModel, table=True):
     options: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
+    footer: str = Field(default="", sa_column=Column(Text, nullable=False))
     picture: str | None = Field(default=None, max_length=500)
     audio: bool = False
     priority: int = Priority.REPLY

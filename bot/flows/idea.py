@@ -39,7 +39,7 @@ class SetIdeaTopic:
 
 class IdeaFlow:
     name = IDEA
-    keyword = "idea"
+    keyword: str | None = "idea"
     first_step = TEXT
 
     def question(self, step: str, context: Mapping[str, Any], texts: Catalogue) -> Question:

@@ -32,7 +32,7 @@ ENTRIES = (
 
 class MenuFlow:
     name = MENU
-    keyword = "menu"
+    keyword: str | None = "menu"
     first_step = CHOOSE
 
     def question(self, step: str, context: Mapping[str, Any], texts: Catalogue) -> Question:

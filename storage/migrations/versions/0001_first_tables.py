@@ -8,7 +8,6 @@ Create Date: 2026-11-23
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
 import storage.types
@@ -23,9 +22,9 @@ def upgrade() -> None:
     op.create_table('audit_log',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('actor', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
-    sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
-    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('actor', sa.String(length=120), nullable=False),
+    sa.Column('action', sa.String(length=60), nullable=False),
+    sa.Column('subject', sa.String(length=120), nullable=False),
     sa.Column('detail', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log'))
     )
@@ -34,15 +33,15 @@ def upgrade() -> None:
 
     op.create_table('constituency',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('name', sa.String(length=120), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_constituency')),
     sa.UniqueConstraint('name', name=op.f('uq_constituency_name'))
     )
     op.create_table('service',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('name', sa.String(length=120), nullable=False),
     sa.Column('constituency_id', sa.Integer(), nullable=False),
-    sa.Column('join_code', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('join_code', sa.String(length=16), nullable=False),
     sa.ForeignKeyConstraint(['constituency_id'], ['constituency.id'], name=op.f('fk_service_constituency_id_constituency')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_service')),
     sa.UniqueConstraint('join_code', name=op.f('uq_service_join_code'))
@@ -52,8 +51,8 @@ def upgrade() -> None:
 
     op.create_table('person',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
-    sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('language', sa.String(length=8), nullable=False),
     sa.Column('service_id', sa.Integer(), nullable=True),
     sa.Column('opted_out_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
@@ -65,7 +64,7 @@ def upgrade() -> None:
 
     op.create_table('address',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('urn', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('urn', sa.String(length=200), nullable=False),
     sa.Column('person_id', sa.Integer(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
@@ -81,17 +80,17 @@ def upgrade() -> None:
     sa.Column('pictures', sa.Boolean(), nullable=False),
     sa.Column('easy_words', sa.Boolean(), nullable=False),
     sa.Column('audio', sa.Boolean(), nullable=False),
-    sa.Column('supporter_name', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=True),
-    sa.Column('supporter_contact', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-    sa.Column('preferred_channel', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
+    sa.Column('supporter_name', sa.String(length=120), nullable=True),
+    sa.Column('supporter_contact', sa.String(length=200), nullable=True),
+    sa.Column('preferred_channel', sa.String(length=20), nullable=True),
     sa.Column('notes', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_communication_profile_person_id_person')),
     sa.PrimaryKeyConstraint('person_id', name=op.f('pk_communication_profile'))
     )
     op.create_table('conversation',
     sa.Column('person_id', sa.Integer(), nullable=False),
-    sa.Column('flow', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-    sa.Column('step', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('flow', sa.String(length=40), nullable=False),
+    sa.Column('step', sa.String(length=40), nullable=False),
     sa.Column('context', sa.JSON(), nullable=False),
     sa.Column('misses', sa.Integer(), nullable=False),
     sa.Column('updated_at', storage.types.UTCDateTime(timezone=True), nullable=False),
@@ -100,13 +99,13 @@ def upgrade() -> None:
     )
     op.create_table('inbox',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.Column('provider_id', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-    sa.Column('address', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('provider_id', sa.String(length=100), nullable=False),
+    sa.Column('address', sa.String(length=200), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('media', sa.JSON(), nullable=False),
     sa.Column('received_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('person_id', sa.Integer(), nullable=True),
     sa.Column('handled_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
@@ -119,29 +118,30 @@ def upgrade() -> None:
 
     op.create_table('person_role',
     sa.Column('person_id', sa.Integer(), nullable=False),
-    sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('role', sa.String(length=20), nullable=False),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_person_role_person_id_person')),
     sa.PrimaryKeyConstraint('person_id', 'role', name=op.f('pk_person_role'))
     )
     op.create_table('outbox',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('person_id', sa.Integer(), nullable=True),
-    sa.Column('address', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('address', sa.String(length=200), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('options', sa.JSON(), nullable=False),
-    sa.Column('picture', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.Column('footer', sa.Text(), nullable=False),
+    sa.Column('picture', sa.String(length=500), nullable=True),
     sa.Column('audio', sa.Boolean(), nullable=False),
     sa.Column('priority', sa.Integer(), nullable=False),
-    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sent_at', storage.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('provider_id', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+    sa.Column('provider_id', sa.String(length=100), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('in_reply_to', sa.Integer(), nullable=True),
-    sa.Column('dedupe_key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('dedupe_key', sa.String(length=200), nullable=True),
     sa.ForeignKeyConstraint(['in_reply_to'], ['inbox.id'], name=op.f('fk_outbox_in_reply_to_inbox')),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_outbox_person_id_person')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
@@ -156,7 +156,7 @@ def upgrade() -> None:
     sa.Column('person_id', sa.Integer(), nullable=True),
     sa.Column('service_id', sa.Integer(), nullable=True),
     sa.Column('text', sa.Text(), nullable=False),
-    sa.Column('topic', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('topic', sa.String(length=40), nullable=False),
     sa.Column('inbox_id', sa.Integer(), nullable=True),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['inbox_id'], ['inbox.id'], name=op.f('fk_suggestion_inbox_id_inbox')),
