@@ -1,7 +1,8 @@
 """One step of a conversation, as a pure function of the person, their state and the message.
 
 Global keywords come first (STOP, START, HELP, MENU), then the pending question, then a
-keyword that starts a flow, then the menu. Nothing here touches the database.
+keyword that starts a flow (also when it is no answer to the pending question), then the
+menu. Nothing here touches the database.
 """
 
 from __future__ import annotations
@@ -83,10 +84,9 @@ def take_step(
         return Turn(effects=(Rejoin(code=join.code),), next=pending)
     if pending is not None:
         return _answer(person, pending, text, script)
-    folded = normalise_keyword(text)
-    for flow in script.flows.values():
-        if flow.keyword and flow.name != MENU and folded in texts.words(flow.keyword):
-            return _ask(Turn(), Pending(flow.name, START_STEP), person, script)
+    started = _start_by_keyword(person, text, script)
+    if started is not None:
+        return started
     hello = texts.text("menu.hello", easy=easy)
     return _ask(Turn(), Pending(MENU, START_STEP), person, script, before=hello)
 
@@ -116,6 +116,9 @@ def _answer(
     question = flow.question(pending.step, pending.context, texts)
     answer = interpret(question, text, script.vocabulary)
     if answer is None:
+        started = _start_by_keyword(person, text, script)
+        if started is not None:
+            return started
         misses = pending.misses + 1
         retry = question.retry or texts.text("question.retry", easy=person.easy_words)
         say: tuple[Outgoing, ...] = ()
@@ -130,6 +133,15 @@ def _answer(
     if turn.next is None:
         return turn
     return _ask(replace(turn, next=None), turn.next, person, script)
+
+
+def _start_by_keyword(person: PersonView, text: str, script: Script) -> Turn | None:
+    """Start the flow whose keyword the whole message is (IDEA), if there is one."""
+    folded = normalise_keyword(text)
+    for flow in script.flows.values():
+        if flow.keyword and flow.name != MENU and folded in script.texts.words(flow.keyword):
+            return _ask(Turn(), Pending(flow.name, START_STEP), person, script)
+    return None
 
 
 def _ask(
