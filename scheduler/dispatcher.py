@@ -25,7 +25,8 @@ MAX_DELAY = timedelta(minutes=30)
 
 def backoff_delay(attempts: int, *, rng: random.Random) -> timedelta:
     """How long to wait after ``attempts`` tries: doubling from 5 seconds, jittered, capped."""
-    ceiling = min(BASE_DELAY * (2 ** max(attempts - 1, 0)), MAX_DELAY)
+    doublings = min(max(attempts - 1, 0), 16)  # past 16 the cap applies anyway
+    ceiling = min(BASE_DELAY * (2**doublings), MAX_DELAY)
     return ceiling * (0.5 + rng.random() / 2)
 
 
@@ -59,7 +60,10 @@ class Dispatcher:
         ``channels`` picks which of this dispatcher's senders' channels to claim for;
         a message for a channel with no sender waits for a dispatcher that has one.
         """
-        wanted = list(channels) if channels is not None else list(self.senders)
+        asked = self.senders if channels is None else channels
+        wanted = [channel for channel in asked if channel in self.senders]
+        if not wanted:
+            return 0
         claimed = await asyncio.to_thread(self._claim, wanted, address, limit)
         sent = 0
         for message in claimed:

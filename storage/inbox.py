@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from storage.tables import InboxMessage, InboxStatus
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable_text(text: str) -> str:
+    """``text`` with what no database will store replaced by U+FFFD.
+
+    PostgreSQL refuses NUL in text, and no UTF-8 database takes a lone surrogate; a
+    message carrying either must still be stored rather than lost.
+    """
+    return _UNSTORABLE.sub("\ufffd", text)
 
 
 def store_inbound(
@@ -30,7 +42,7 @@ def store_inbound(
         "channel": channel,
         "provider_id": provider_id,
         "address": address,
-        "text": text,
+        "text": storable_text(text),
         "media": media or [],
         "received_at": received_at,
         "status": InboxStatus.RECEIVED,
@@ -61,18 +73,15 @@ def next_unhandled(*, session: Session, address: str) -> InboxMessage | None:
 
 def addresses_waiting(*, session: Session, limit: int = 100) -> list[str]:
     """Addresses with messages received but not yet handled, oldest first."""
+    oldest = func.min(InboxMessage.id)
     rows = session.exec(
-        select(InboxMessage.address, col(InboxMessage.id))
+        select(InboxMessage.address)
         .where(InboxMessage.status == InboxStatus.RECEIVED)
-        .order_by(col(InboxMessage.id))
-        .limit(limit * 10)
+        .group_by(col(InboxMessage.address))
+        .order_by(oldest)
+        .limit(limit)
     )
-    seen: dict[str, None] = {}
-    for address, _ in rows:
-        seen.setdefault(address, None)
-        if len(seen) >= limit:
-            break
-    return list(seen)
+    return list(rows)
 
 
 def mark_handled(

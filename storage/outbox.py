@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from storage.tables import OutboxMessage, OutboxStatus, Priority
+
+CLAIM_LEASE = timedelta(minutes=5)
 
 
 def queue_message(
@@ -60,9 +62,14 @@ def claim_due(
 
     On PostgreSQL the rows are locked with ``FOR UPDATE SKIP LOCKED`` so that several
     dispatchers never claim the same message; SQLite's write lock does the same there.
+    A claim is a lease: a message still "sending" when :data:`CLAIM_LEASE` has passed
+    (its dispatcher crashed or was killed) is claimed again, so it is never stranded.
     """
     query = select(OutboxMessage).where(
-        OutboxMessage.status == OutboxStatus.QUEUED,
+        or_(
+            col(OutboxMessage.status) == OutboxStatus.QUEUED,
+            col(OutboxMessage.status) == OutboxStatus.SENDING,
+        ),
         col(OutboxMessage.channel).in_(list(channels)),
         col(OutboxMessage.next_attempt_at) <= now,
     )
@@ -77,6 +84,7 @@ def claim_due(
     for message in claimed:
         message.status = OutboxStatus.SENDING
         message.attempts += 1
+        message.next_attempt_at = now + CLAIM_LEASE
         session.add(message)
     session.flush()
     return claimed

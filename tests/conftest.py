@@ -49,10 +49,10 @@ def postgres_url() -> Iterator[str]:
     with server.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    engine = create_database_engine(url)
-    upgrade_database(engine)
-    engine.dispose()
     try:
+        engine = create_database_engine(url)
+        upgrade_database(engine)
+        engine.dispose()
         yield url
     finally:
         with server.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:

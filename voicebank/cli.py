@@ -8,7 +8,6 @@ import sys
 from typing import Annotated
 
 import typer
-import uvicorn
 from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 
@@ -20,7 +19,6 @@ from storage.tables import Address, Constituency, Person, PersonRole, Role, Serv
 from voicebank.chat import chat, lines_from
 from voicebank.demo import demo_services, ensure_demo_organisation
 from voicebank.settings import Settings, SettingsError, load_settings
-from voicebank.web.app import create_app
 from voicebank.wiring import assemble
 
 app = typer.Typer(help="Voicebank: hear the people you support, by chat and SMS.",
@@ -47,7 +45,14 @@ def _settings() -> Settings:
 
 
 def _serve(settings: Settings, host: str, port: int) -> None:
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    import uvicorn  # the web stack loads only for the commands that serve it
+
+    from voicebank.web.app import create_app
+
+    try:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    except KeyboardInterrupt:
+        typer.echo("Voicebank stopped.")
 
 
 @app.command()

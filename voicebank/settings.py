@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     )
 
     database_url: str = "sqlite:///./voicebank.db"
-    public_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8000")
+    public_url: str = "http://127.0.0.1:8000"
     timezone: str = "Europe/London"
     telegram_token: SecretStr | None = None
     telegram_api_url: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org/bot")
@@ -45,6 +45,13 @@ class Settings(BaseSettings):
                 "postgresql+psycopg://user@host/voicebank"
             ) from error
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_http(cls, value: str) -> str:
+        """Keep the URL as written but without a trailing slash, so paths join cleanly."""
+        AnyHttpUrl(value)
+        return value.rstrip("/")
 
     @field_validator("timezone")
     @classmethod

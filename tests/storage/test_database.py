@@ -1,0 +1,173 @@
+"""Engines and transactions: SQLite set up for several writers, PostgreSQL locks by name."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import func, select
+
+from storage.database import advisory_key, create_database_engine, lock_name, transaction
+from storage.tables import Constituency, Service
+
+THREADS = 8
+TRANSACTIONS_EACH = 40
+
+
+@pytest.fixture
+def sqlite_file(tmp_path: Path) -> Iterator[Engine]:
+    engine = create_database_engine(f"sqlite:///{tmp_path / 'plain.db'}")
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def sqlite_database(tmp_path: Path, sqlite_template: Path) -> Iterator[Engine]:
+    """A migrated SQLite file, for the tests about SQLite alone."""
+    path = tmp_path / "voicebank.db"
+    shutil.copy(sqlite_template, path)
+    engine = create_database_engine(f"sqlite:///{path}")
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout_and_foreign_keys(sqlite_file: Engine) -> None:
+    with sqlite_file.connect() as connection:
+        pragma = connection.exec_driver_sql
+        assert pragma("PRAGMA journal_mode").scalar() == "wal"
+        assert pragma("PRAGMA busy_timeout").scalar() == 30_000
+        assert pragma("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_sqlite_refuses_a_row_pointing_at_nothing(sqlite_database: Engine) -> None:
+    with pytest.raises(IntegrityError), transaction(sqlite_database) as session:
+        session.add(Service(name="Oak House", constituency_id=999, join_code="OAK"))
+
+    with transaction(sqlite_database) as session:
+        assert session.exec(select(func.count()).select_from(Service)).one() == 0
+
+
+def test_a_sqlite_transaction_holds_the_write_lock_from_its_start(
+    sqlite_database: Engine, tmp_path: Path
+) -> None:
+    other = sqlite3.connect(tmp_path / "voicebank.db", isolation_level=None, timeout=0)
+    try:
+        with transaction(sqlite_database) as session:
+            session.exec(select(Constituency)).all()
+            with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+                other.execute("BEGIN IMMEDIATE")
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+
+
+def test_plain_deferred_transactions_that_read_then_write_fail_with_locked(
+    tmp_path: Path,
+) -> None:
+    """The failure BEGIN IMMEDIATE prevents: an older snapshot cannot become a writer."""
+    path = tmp_path / "plain.db"
+    setup = sqlite3.connect(path, isolation_level=None)
+    setup.execute("PRAGMA journal_mode=WAL")
+    setup.execute("CREATE TABLE counter (n INTEGER)")
+    setup.execute("INSERT INTO counter VALUES (0)")
+    setup.close()
+    first = sqlite3.connect(path, isolation_level=None, timeout=5)
+    second = sqlite3.connect(path, isolation_level=None, timeout=5)
+    try:
+        first.execute("BEGIN")
+        (seen,) = first.execute("SELECT n FROM counter").fetchone()
+        second.execute("BEGIN")
+        second.execute("UPDATE counter SET n = n + 1")
+        second.execute("COMMIT")
+        with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+            first.execute("UPDATE counter SET n = ?", (seen + 1,))
+    finally:
+        first.close()
+        second.close()
+
+
+def _add_counter(database: Engine) -> int:
+    with transaction(database) as session:
+        counter = Constituency(name="0")
+        session.add(counter)
+        session.flush()
+        assert counter.id is not None
+        return counter.id
+
+
+def _count_concurrently(database: Engine, counter_id: int, *, lock: bool) -> int:
+    start = threading.Barrier(THREADS)
+
+    def add_one_at_a_time() -> None:
+        start.wait()
+        for _ in range(TRANSACTIONS_EACH):
+            with transaction(database) as session:
+                if lock:
+                    lock_name(session, "counter")
+                counter = session.get_one(Constituency, counter_id)
+                counter.name = str(int(counter.name) + 1)
+                session.add(counter)
+
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        workers = [pool.submit(add_one_at_a_time) for _ in range(THREADS)]
+        for worker in workers:
+            worker.result()
+    with transaction(database) as session:
+        return int(session.get_one(Constituency, counter_id).name)
+
+
+def test_sqlite_writers_that_read_first_take_turns_without_locked_errors(
+    sqlite_database: Engine,
+) -> None:
+    counter_id = _add_counter(sqlite_database)
+
+    total = _count_concurrently(sqlite_database, counter_id, lock=False)
+
+    assert total == THREADS * TRANSACTIONS_EACH
+
+
+def test_writers_holding_a_named_lock_never_lose_an_update(database: Engine) -> None:
+    counter_id = _add_counter(database)
+
+    total = _count_concurrently(database, counter_id, lock=True)
+
+    assert total == THREADS * TRANSACTIONS_EACH
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["sqlite://", "sqlite:///:memory:", "sqlite+pysqlite:///:memory:"],
+)
+def test_an_in_memory_sqlite_database_is_refused(url: str) -> None:
+    with pytest.raises(ValueError, match="SQLite file"):
+        create_database_engine(url)
+
+
+def test_advisory_key_is_the_same_number_in_every_process() -> None:
+    assert advisory_key("counter") == advisory_key("counter")
+    assert advisory_key("counter") == -2_563_603_182_503_950_609
+
+
+@pytest.mark.parametrize(
+    "name", ["", "counter", "address:tel:+447700900123", "address:telegram:123456789", "ŵ💡"]
+)
+def test_advisory_key_fits_a_signed_64_bit_integer(name: str) -> None:
+    assert -(2**63) <= advisory_key(name) < 2**63
+
+
+def test_advisory_keys_of_different_names_differ() -> None:
+    names = [f"address:tel:+4477009{n:05d}" for n in range(2_000)] + ["counter", "tick"]
+
+    assert len({advisory_key(name) for name in names}) == len(names)

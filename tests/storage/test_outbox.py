@@ -1,0 +1,208 @@
+"""The outbox: messages are queued, claimed replies first, and what became of them kept."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text as sql
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot.clock import ManualClock
+from storage import outbox
+from storage.database import transaction
+from storage.tables import OutboxMessage, OutboxStatus, Priority
+
+ANN = "tel:+447700900123"
+BOB = "tel:+447700900456"
+CATH = "telegram:123456789"
+
+
+def _queue(
+    database: Engine,
+    clock: ManualClock,
+    text: str,
+    *,
+    address: str = ANN,
+    channel: str = "sms",
+    priority: int = Priority.REPLY,
+    dedupe_key: str | None = None,
+    at: timedelta = timedelta(),
+) -> int:
+    """Queue a message made ``at`` after now; the clock itself does not move."""
+    with transaction(database) as session:
+        message = outbox.queue_message(
+            session=session, address=address, channel=channel, text=text,
+            now=clock.now() + at, priority=priority, dedupe_key=dedupe_key,
+        )
+        assert message.id is not None
+        return message.id
+
+
+def _claim(
+    database: Engine,
+    clock: ManualClock,
+    *,
+    channels: tuple[str, ...] = ("sms",),
+    address: str | None = None,
+    limit: int = 50,
+) -> list[str]:
+    with transaction(database) as session:
+        claimed = outbox.claim_due(
+            session=session, now=clock.now(), channels=channels, address=address, limit=limit
+        )
+        return [message.text for message in claimed]
+
+
+def _rows(database: Engine) -> dict[str, OutboxMessage]:
+    with transaction(database) as session:
+        rows = session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id)))
+        return {row.text: row for row in rows}
+
+
+def test_a_queued_message_keeps_what_it_says(database: Engine, clock: ManualClock) -> None:
+    with transaction(database) as session:
+        outbox.queue_message(
+            session=session, address=ANN, channel="sms", text="Which do you like?",
+            now=clock.now(), options=[{"number": 1, "emoji": "🍎", "label": "Food"}],
+            footer="Reply with a number.", picture="food.png",
+        )
+
+    row = _rows(database)["Which do you like?"]
+    assert (row.address, row.channel, row.status, row.attempts) == (ANN, "sms", "queued", 0)
+    assert row.options == [{"number": 1, "emoji": "🍎", "label": "Food"}]
+    assert (row.footer, row.picture, row.priority) == ("Reply with a number.", "food.png", 0)
+    assert row.created_at == row.next_attempt_at == clock.now()
+
+
+def test_replies_go_before_bulk_and_older_before_newer(
+    database: Engine, clock: ManualClock
+) -> None:
+    _queue(database, clock, "bulk 1", priority=Priority.BULK, at=timedelta(minutes=-5))
+    _queue(database, clock, "reply 1", at=timedelta(minutes=-4))
+    _queue(database, clock, "bulk 2", priority=Priority.BULK, at=timedelta(minutes=-3))
+    _queue(database, clock, "reply 2", at=timedelta(minutes=-2))
+
+    assert _claim(database, clock) == ["reply 1", "reply 2", "bulk 1", "bulk 2"]
+
+
+def test_only_what_is_due_queued_and_on_the_channels_asked_for_is_claimed(
+    database: Engine, clock: ManualClock
+) -> None:
+    _queue(database, clock, "due")
+    _queue(database, clock, "later", at=timedelta(seconds=1))
+    _queue(database, clock, "telegram", channel="telegram", address=CATH)
+    _queue(database, clock, "console", channel="console", address="console:ann")
+    already_sent = _queue(database, clock, "sent")
+    with transaction(database) as session:
+        outbox.mark_sent(session=session, message_id=already_sent, provider_id="SM1",
+                         now=clock.now())
+
+    assert _claim(database, clock) == ["due"]
+    assert _claim(database, clock) == []
+    assert _claim(database, clock, channels=("sms", "telegram")) == ["telegram"]
+    clock.advance(timedelta(seconds=1))
+    assert _claim(database, clock, channels=("sms", "console")) == ["later", "console"]
+
+
+def test_only_the_address_asked_for_is_claimed(database: Engine, clock: ManualClock) -> None:
+    _queue(database, clock, "to Ann", address=ANN)
+    _queue(database, clock, "to Bob", address=BOB)
+
+    assert _claim(database, clock, address=BOB) == ["to Bob"]
+    assert _claim(database, clock) == ["to Ann"]
+
+
+def test_a_claim_takes_no_more_than_its_limit(database: Engine, clock: ManualClock) -> None:
+    for n in range(5):
+        _queue(database, clock, f"message {n}")
+
+    assert _claim(database, clock, limit=2) == ["message 0", "message 1"]
+    assert _claim(database, clock, limit=10) == ["message 2", "message 3", "message 4"]
+
+
+def test_claimed_messages_are_being_sent_on_their_first_attempt(
+    database: Engine, clock: ManualClock
+) -> None:
+    _queue(database, clock, "hello")
+    _queue(database, clock, "not claimed", channel="telegram", address=CATH)
+
+    _claim(database, clock)
+
+    rows = _rows(database)
+    assert (rows["hello"].status, rows["hello"].attempts) == (OutboxStatus.SENDING, 1)
+    assert (rows["not claimed"].status, rows["not claimed"].attempts) == (OutboxStatus.QUEUED, 0)
+
+
+def test_sent_retry_and_failed_are_stored(database: Engine, clock: ManualClock) -> None:
+    sent = _queue(database, clock, "sent")
+    retried = _queue(database, clock, "retried")
+    failed = _queue(database, clock, "failed")
+    _claim(database, clock)
+    clock.advance(timedelta(seconds=3))
+    later = clock.now() + timedelta(seconds=30)
+
+    with transaction(database) as session:
+        outbox.mark_sent(session=session, message_id=sent, provider_id="SM42", now=clock.now())
+        outbox.mark_retry(session=session, message_id=retried, error="503 from Twilio",
+                          next_attempt_at=later)
+        outbox.mark_failed(session=session, message_id=failed, error="number cannot get texts")
+
+    rows = _rows(database)
+    assert (rows["sent"].status, rows["sent"].provider_id, rows["sent"].sent_at) == (
+        OutboxStatus.SENT, "SM42", clock.now()
+    )
+    assert (rows["retried"].status, rows["retried"].next_attempt_at) == (OutboxStatus.QUEUED, later)
+    assert rows["retried"].error == "503 from Twilio"
+    assert (rows["failed"].status, rows["failed"].error) == (
+        OutboxStatus.FAILED, "number cannot get texts"
+    )
+    assert _claim(database, clock) == []
+    clock.advance(timedelta(seconds=30))
+    assert _claim(database, clock) == ["retried"]
+    assert _rows(database)["retried"].attempts == 2
+
+
+def test_two_dispatchers_never_claim_the_same_message(
+    database: Engine, clock: ManualClock
+) -> None:
+    if database.dialect.name != "postgresql":
+        pytest.skip("SKIP LOCKED is PostgreSQL's; SQLite's one writer waits instead")
+    for n in range(8):
+        _queue(database, clock, f"message {n}")
+
+    with Session(database) as first, Session(database) as second:
+        first_claim = outbox.claim_due(session=first, now=clock.now(), channels=["sms"], limit=5)
+        # Waiting for the first session's rows would be the bug: fail rather than hang.
+        second.execute(sql("SET LOCAL lock_timeout = '2s'"))
+        second_claim = outbox.claim_due(session=second, now=clock.now(), channels=["sms"], limit=5)
+        first_ids = {message.id for message in first_claim}
+        second_ids = {message.id for message in second_claim}
+        second.commit()
+        first.rollback()
+
+    assert len(first_ids) == 5
+    assert len(second_ids) == 3
+    assert first_ids.isdisjoint(second_ids)
+    assert _claim(database, clock, limit=10) == [f"message {n}" for n in range(5)]
+
+
+def test_a_dedupe_key_is_queued_once(database: Engine, clock: ManualClock) -> None:
+    _queue(database, clock, "Reminder: vote by Friday", dedupe_key="vote-reminder:7:ann")
+
+    with pytest.raises(IntegrityError), transaction(database) as session:
+        outbox.queue_message(
+            session=session, address=ANN, channel="sms", text="Reminder again",
+            now=clock.now(), dedupe_key="vote-reminder:7:ann",
+        )
+
+    assert list(_rows(database)) == ["Reminder: vote by Friday"]
+
+
+def test_messages_without_a_dedupe_key_are_all_kept(database: Engine, clock: ManualClock) -> None:
+    _queue(database, clock, "first")
+    _queue(database, clock, "second")
+
+    assert list(_rows(database)) == ["first", "second"]
