@@ -113,18 +113,19 @@ class ConversationEngine:
                 person_id = self._handle(session, message, now)
                 inbox.mark_handled(session=session, message=message, person_id=person_id, now=now)
             return True
-        except Exception:
+        except Exception as error:
             if message_id is None:
                 raise
             log.exception("could not handle inbox message %s; kept it as failed", message_id)
-            self._park(message_id, address)
+            self._park(message_id, address, f"{type(error).__name__}: {error}")
             return True
 
-    def _park(self, message_id: int, address: str) -> None:
+    def _park(self, message_id: int, address: str, error: str) -> None:
+        """Keep a message that could not be handled, with why, and tell its sender kindly."""
         now = self.clock.now()
         with transaction(self.database) as session:
             message = session.get_one(InboxMessage, message_id)
-            inbox.mark_failed(session=session, message_id=message_id, error="see the log", now=now)
+            inbox.mark_failed(session=session, message_id=message_id, error=error, now=now)
             found = people.find_by_address(session=session, urn=address)
             language = found[0].language if found else DEFAULT_LANGUAGE
             sorry = Outgoing(load_catalogue(language).text("error.sorry"))
@@ -135,7 +136,8 @@ class ConversationEngine:
         found = people.find_by_address(session=session, urn=message.address)
         if found is None:
             return self._onboard(session, message, text, now)
-        person = people.lock_person(session=session, person_id=found[0].id or 0)
+        assert found[0].id is not None
+        person = people.lock_person(session=session, person_id=found[0].id)
         assert person.id is not None
         profile = people.profile_of(session=session, person_id=person.id)
         script = self._script(person.language)

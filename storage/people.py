@@ -64,7 +64,11 @@ def add_person(
     language: str = "en",
     profile: CommunicationProfile | None = None,
 ) -> Person:
-    """Create a person with their addresses, roles and communication profile."""
+    """Create a person with their addresses, roles and communication profile.
+
+    ``profile`` is the communication profile to record (its ``person_id`` is set here);
+    without one the person gets the defaults: pictures, easy words, no audio.
+    """
     person = Person(name=name, language=language, service_id=service_id, created_at=now)
     session.add(person)
     session.flush()

@@ -59,7 +59,6 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 def run(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Start the web app, the scheduler and the configured channels."""
     settings = _settings()
-    upgrade_database(create_database_engine(settings.database_url))
     typer.echo(f"Voicebank is listening on http://{host}:{port}  (database: "
                f"{make_url(settings.database_url).render_as_string(hide_password=True)})")
     _serve(settings, host, port)

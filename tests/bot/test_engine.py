@@ -275,5 +275,6 @@ def test_a_message_that_cannot_be_handled_is_kept_and_the_person_told(database, 
     ]
     failed = rows(database, InboxMessage)[-1]
     assert (failed.status, failed.text) == ("failed", "this will fail")
+    assert failed.error == "RuntimeError: this flow is broken"
     assert any(f"inbox message {failed.id}" in r.message for r in caplog.records)
     assert phone.send("menu")[0] == "What would you like to do?"
