@@ -66,18 +66,14 @@ class ConversationEngine:
         self.flows = flows if flows is not None else standard_flows()
 
     def receive(self, inbound: Inbound) -> int | None:
-        """Store a message in the inbox; None means this delivery was already stored.
-
-        The text is stored cleaned (no NUL bytes or lone surrogates, which no database
-        accepts), so that no message is refused at the door.
-        """
+        """Store a message in the inbox; None means this delivery was already stored."""
         with transaction(self.database) as session:
             return inbox.store_inbound(
                 session=session,
                 channel=inbound.channel,
                 provider_id=inbound.provider_id,
                 address=inbound.address,
-                text=clean_text(inbound.text),
+                text=inbound.text,
                 media=list(inbound.media),
                 received_at=inbound.received_at,
             )

@@ -81,7 +81,7 @@ class Dispatcher:
 
     async def _send(self, message: OutboxMessage) -> int:
         assert message.id is not None
-        sender = self.senders.get(message.channel)
+        sender = self.senders[message.channel]  # only channels with a sender are claimed
         delivery = Delivery(
             outbox_id=message.id,
             address=message.address,
@@ -91,8 +91,6 @@ class Dispatcher:
             picture=message.picture,
         )
         try:
-            if sender is None:
-                raise PermanentFailure(f"no sender for the {message.channel} channel")
             provider_id = await sender.send(delivery)
         except PermanentFailure as failure:
             log.warning("outbox message %s failed: %s", message.id, failure)

@@ -11,16 +11,17 @@ from sqlmodel import Session, col, select
 
 from storage.tables import InboxMessage, InboxStatus
 
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def storable_text(text: str) -> str:
-    """``text`` with what no database will store replaced by U+FFFD.
+    """``text`` as received, less what no database will store.
 
-    PostgreSQL refuses NUL in text, and no UTF-8 database takes a lone surrogate; a
-    message carrying either must still be stored rather than lost.
+    PostgreSQL refuses NUL in text, and no UTF-8 database takes a lone surrogate. A NUL
+    is never something a person wrote, so it is dropped; a lone surrogate is a broken
+    character, so it becomes U+FFFD. The message is stored rather than lost.
     """
-    return _UNSTORABLE.sub("\ufffd", text)
+    return _LONE_SURROGATE.sub("\ufffd", text.replace("\x00", ""))
 
 
 def store_inbound(

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, select
 
 from storage.tables import OutboxMessage, OutboxStatus, Priority
 
@@ -66,10 +66,7 @@ def claim_due(
     (its dispatcher crashed or was killed) is claimed again, so it is never stranded.
     """
     query = select(OutboxMessage).where(
-        or_(
-            col(OutboxMessage.status) == OutboxStatus.QUEUED,
-            col(OutboxMessage.status) == OutboxStatus.SENDING,
-        ),
+        col(OutboxMessage.status).in_([OutboxStatus.QUEUED, OutboxStatus.SENDING]),
         col(OutboxMessage.channel).in_(list(channels)),
         col(OutboxMessage.next_attempt_at) <= now,
     )

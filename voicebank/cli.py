@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -19,7 +21,7 @@ from storage.tables import Address, Constituency, Person, PersonRole, Role, Serv
 from voicebank.chat import chat, lines_from
 from voicebank.demo import demo_services, ensure_demo_organisation
 from voicebank.settings import Settings, SettingsError, load_settings
-from voicebank.wiring import assemble
+from voicebank.wiring import Voicebank, assemble
 
 app = typer.Typer(help="Voicebank: hear the people you support, by chat and SMS.",
                   no_args_is_help=True, add_completion=False)
@@ -42,6 +44,16 @@ def _settings() -> Settings:
     except SettingsError as error:
         typer.echo(f"Voicebank cannot start: {error}", err=True)
         raise typer.Exit(2) from None
+
+
+@contextmanager
+def _opened() -> Iterator[Voicebank]:
+    """The assembled app for one staff command, closed when the command ends."""
+    voicebank = assemble(_settings())
+    try:
+        yield voicebank
+    finally:
+        voicebank.close()
 
 
 def _serve(settings: Settings, host: str, port: int) -> None:
@@ -145,8 +157,7 @@ def db_upgrade() -> None:
 @constituency_app.command("add")
 def constituency_add(name: str) -> None:
     """Add a constituency."""
-    voicebank = assemble(_settings())
-    with transaction(voicebank.database) as session:
+    with _opened() as voicebank, transaction(voicebank.database) as session:
         people.add_constituency(session=session, name=name)
     typer.echo(f"Added the constituency {name}.")
 
@@ -158,8 +169,7 @@ def service_add(
     code: Annotated[str, typer.Option(help="The join code on its poster, e.g. OAK3.")],
 ) -> None:
     """Add a service, with the join code people text to join it."""
-    voicebank = assemble(_settings())
-    with transaction(voicebank.database) as session:
+    with _opened() as voicebank, transaction(voicebank.database) as session:
         found = session.exec(select(Constituency).where(Constituency.name == constituency)).first()
         if found is None or found.id is None:
             typer.echo(f"There is no constituency called {constituency}.", err=True)
@@ -174,8 +184,7 @@ def service_add(
 @service_app.command("list")
 def service_list() -> None:
     """List services with their constituencies and join codes."""
-    voicebank = assemble(_settings())
-    with transaction(voicebank.database) as session:
+    with _opened() as voicebank, transaction(voicebank.database) as session:
         rows = session.exec(
             select(Service, Constituency)
             .join(Constituency, col(Service.constituency_id) == col(Constituency.id))
@@ -194,13 +203,12 @@ def person_add(
     language: Annotated[str, typer.Option(help="Preferred language.")] = "en",
 ) -> None:
     """Add a person with one or more addresses."""
-    voicebank = assemble(_settings())
     try:
         addresses = [normalise_urn(u) for u in urn]
     except InvalidURN as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from None
-    with transaction(voicebank.database) as session:
+    with _opened() as voicebank, transaction(voicebank.database) as session:
         service_id = None
         if service:
             found = people.service_by_join_code(session=session, code=service)
@@ -222,8 +230,7 @@ def person_add(
 @person_app.command("list")
 def person_list() -> None:
     """List people with their roles and addresses."""
-    voicebank = assemble(_settings())
-    with transaction(voicebank.database) as session:
+    with _opened() as voicebank, transaction(voicebank.database) as session:
         for person in session.exec(select(Person).order_by(col(Person.id))):
             roles = session.exec(select(PersonRole.role).where(PersonRole.person_id == person.id))
             urns = session.exec(select(Address.urn).where(Address.person_id == person.id))

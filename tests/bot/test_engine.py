@@ -72,6 +72,14 @@ class Phone:
             return [row.text for row in rows]
 
 
+def joined(database: Engine, engine: ConversationEngine, clock: ManualClock) -> Phone:
+    """A phone whose owner has joined Willow House."""
+    organisation(database, clock)
+    phone = Phone(engine, SMS)
+    phone.send("JOIN WILLOW1")
+    return phone
+
+
 def rows(database: Engine, table: type[Any]) -> list[Any]:
     with Session(database) as session:
         return list(session.exec(select(table).order_by(col(table.id) if hasattr(table, "id")
@@ -141,9 +149,7 @@ def test_messages_stored_before_a_crash_are_handled_in_order_after_restart(
 
 
 def test_two_workers_on_one_persons_messages_keep_them_in_order(database, engine, clock):
-    organisation(database, clock)
-    phone = Phone(engine, SMS)
-    phone.send("JOIN WILLOW1")
+    phone = joined(database, engine, clock)
     for round_number in range(3):
         for text in ["idea", f"Idea number {round_number}", "3"]:
             phone.store(text)
@@ -177,9 +183,7 @@ def test_one_person_is_one_conversation_across_sms_and_telegram(database, engine
 
 
 def test_stop_cancels_queued_bulk_messages_but_the_confirmation_is_sent(database, engine, clock):
-    organisation(database, clock)
-    phone = Phone(engine, SMS)
-    phone.send("JOIN WILLOW1")
+    phone = joined(database, engine, clock)
     [person] = rows(database, Person)
     with transaction(database) as session:
         outbox.queue_message(session=session, address=SMS, channel="sms", text="A reminder",
@@ -209,9 +213,7 @@ def test_a_known_person_can_move_service_with_a_join_code(database, engine, cloc
 
 
 def test_odd_and_huge_messages_are_kept_whole_and_answered_kindly(database, engine, clock):
-    organisation(database, clock)
-    phone = Phone(engine, SMS)
-    phone.send("JOIN WILLOW1")
+    phone = joined(database, engine, clock)
     phone.send("IDEA")
     huge = "Please can we have a cinema night every Friday. " * 215
     assert len(huge.strip()) > 10_000
@@ -225,13 +227,13 @@ def test_odd_and_huge_messages_are_kept_whole_and_answered_kindly(database, engi
     texts = [s.text for s in rows(database, Suggestion)]
     assert texts[0] == huge.strip()
     assert texts[1] == "Café trips 🚌\u200d\ufffd and \u202emore"
+    [stored] = [m for m in rows(database, InboxMessage) if m.text.startswith("Caf")]
+    assert stored.text == "Caf\u0065\u0301 trips 🚌\u200d\ufffd and \u202emore"
     assert all(m.status == "handled" for m in rows(database, InboxMessage))
 
 
 def test_the_communication_profile_shapes_every_reply(database, engine, clock):
-    organisation(database, clock)
-    phone = Phone(engine, SMS)
-    phone.send("JOIN WILLOW1")
+    phone = joined(database, engine, clock)
     [person] = rows(database, Person)
     with transaction(database) as session:
         profile = session.get_one(CommunicationProfile, person.id)
@@ -265,9 +267,7 @@ class BrokenFlow:
 def test_a_message_that_cannot_be_handled_is_kept_and_the_person_told(database, clock, caplog):
     flows: dict[str, Flow] = {**standard_flows(), "idea": BrokenFlow()}
     engine = ConversationEngine(database=database, clock=clock, flows=flows)
-    organisation(database, clock)
-    phone = Phone(engine, SMS)
-    phone.send("JOIN WILLOW1")
+    phone = joined(database, engine, clock)
     assert phone.send("idea") == ["Say anything"]
     clock.advance(timedelta(seconds=5))
     assert phone.send("this will fail") == [
