@@ -13,9 +13,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from bot.answers import clean_text, load_vocabulary
 from bot.catalogue import DEFAULT_LANGUAGE, Catalogue, load_catalogue
@@ -45,8 +44,6 @@ from storage.suggestions import record_suggestion
 from storage.tables import (
     CommunicationProfile,
     InboxMessage,
-    OutboxMessage,
-    OutboxStatus,
     Person,
     Priority,
     Suggestion,
@@ -76,6 +73,7 @@ class ConversationEngine:
                 text=inbound.text,
                 media=list(inbound.media),
                 received_at=inbound.received_at,
+                provider_answered=inbound.provider_answered,
             )
 
     def handle_waiting(self, address: str) -> int:
@@ -135,6 +133,9 @@ class ConversationEngine:
         assert found[0].id is not None
         person = people.lock_person(session=session, person_id=found[0].id)
         assert person.id is not None
+        if people.reactivate_address(session=session, address=found[1]):
+            record_audit(session=session, actor=f"person:{person.id}", action="address.reactivated",
+                         subject=message.address, at=now)
         profile = people.profile_of(session=session, person_id=person.id)
         script = self._script(person.language)
         view = PersonView(
@@ -210,7 +211,9 @@ class ConversationEngine:
                 case OptOut():
                     person.opted_out_at = now
                     session.add(person)
-                    self._cancel_bulk(session, person.id)
+                    outbox.cancel_queued(session=session, person_id=person.id,
+                                         min_priority=Priority.BULK,
+                                         reason="the person opted out")
                     record_audit(session=session, actor=actor, action="person.opted_out", at=now,
                                  detail={"address": message.address})
                 case OptIn():
@@ -249,18 +252,6 @@ class ConversationEngine:
         session.add(person)
         return Outgoing(texts.text("welcome.moved", service=service.name))
 
-    @staticmethod
-    def _cancel_bulk(session: Session, person_id: int) -> None:
-        session.execute(
-            update(OutboxMessage)
-            .where(
-                col(OutboxMessage.person_id) == person_id,
-                col(OutboxMessage.status) == OutboxStatus.QUEUED,
-                col(OutboxMessage.priority) >= Priority.BULK,
-            )
-            .values(status=OutboxStatus.CANCELLED, error="the person opted out")
-        )
-
     def _script(self, language: str) -> Script:
         return Script(
             flows=self.flows,
@@ -289,6 +280,8 @@ class ConversationEngine:
         profile: CommunicationProfile | None,
         now: datetime,
     ) -> None:
+        if message.provider_answered:
+            return  # the provider already answered this keyword; a second answer would nag
         for reply in replies:
             shaped = adapt(reply, profile) if profile is not None else reply
             outbox.queue_message(

@@ -17,6 +17,8 @@ class Inbound:
     provider_id: str
     received_at: datetime
     media: tuple[str, ...] = ()
+    provider_answered: bool = False
+    """The provider has already replied to this (Twilio answering STOP itself)."""
 
 
 @dataclass(frozen=True)

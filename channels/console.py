@@ -55,6 +55,9 @@ class ConsoleSender:
     def __init__(self, write: Callable[[str], None]) -> None:
         self._write = write
 
-    async def send(self, delivery: Delivery) -> str | None:
+    def cost(self, delivery: Delivery) -> int:
+        return 1
+
+    async def send(self, delivery: Delivery) -> tuple[str, ...]:
         self._write(render(delivery))
-        return f"console-{delivery.outbox_id}"
+        return (f"console-{delivery.outbox_id}",)

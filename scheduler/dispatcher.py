@@ -1,26 +1,43 @@
-"""The outbox dispatcher: sends queued messages through the channels, with retries."""
+"""The outbox dispatcher: sends queued messages through the channels, paced, with retries.
+
+Each channel runs its own loop, so a slow SMS number never holds up Telegram replies.
+A loop claims a batch of due rows (replies before bulk sends; bulk sends wait out quiet
+hours), hands them to the channel's sender at the channel's pace, and records what
+happened: sent with the provider's ids, retried later with backoff, or failed with the
+reason in the message and the audit log. A message claimed but not handed over, because
+the dispatcher is stopping or an earlier message to that person must be retried first,
+is given back to the queue. A dispatcher killed mid-send loses nothing: its claims are
+leases that expire, and the messages are sent again.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import enum
 import logging
 import random
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 
 from bot.clock import Clock
-from channels.base import Delivery, PermanentFailure, Sender, TemporaryFailure
-from storage import outbox
+from channels.base import Delivery, PermanentFailure, Sender, TemporaryFailure, Unreachable
+from scheduler.pacing import MonotonicTimer, Pace, Pacer, Timer
+from scheduler.quiet_hours import QuietHours
+from storage import outbox, people
+from storage.audit import record_audit
 from storage.database import transaction
-from storage.tables import OutboxMessage
+from storage.tables import OutboxMessage, Priority
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
 BASE_DELAY = timedelta(seconds=5)
 MAX_DELAY = timedelta(minutes=30)
+POLL_SECONDS = 1.0
+ACTOR = "dispatcher"
 
 
 def backoff_delay(attempts: int, *, rng: random.Random) -> timedelta:
@@ -28,6 +45,12 @@ def backoff_delay(attempts: int, *, rng: random.Random) -> timedelta:
     doublings = min(max(attempts - 1, 0), 16)  # past 16 the cap applies anyway
     ceiling = min(BASE_DELAY * (2**doublings), MAX_DELAY)
     return ceiling * (0.5 + rng.random() / 2)
+
+
+class Outcome(enum.Enum):
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
 
 
 class Dispatcher:
@@ -39,14 +62,70 @@ class Dispatcher:
         database: Engine,
         clock: Clock,
         senders: Mapping[str, Sender],
+        paces: Mapping[str, Pace] | None = None,
+        quiet_hours: QuietHours | None = None,
         rng: random.Random | None = None,
         max_attempts: int = MAX_ATTEMPTS,
+        timer: Timer | None = None,
+        concurrency: int = 8,
+        batch: int = 50,
     ) -> None:
         self.database = database
         self.clock = clock
         self.senders = senders
+        self.pacers = {
+            channel: Pacer(pace) for channel, pace in (paces or {}).items() if channel in senders
+        }
+        self.quiet_hours = quiet_hours
         self.rng = rng or random.Random()  # noqa: S311  (jitter, not secrets)
         self.max_attempts = max_attempts
+        self.timer = timer or MonotonicTimer()
+        self.concurrency = concurrency
+        self.batch = batch
+        self._wake: dict[str, asyncio.Event] = {channel: asyncio.Event() for channel in senders}
+        self._stopping = False
+
+    # -- running ---------------------------------------------------------------------------
+
+    async def run(self, *, poll_seconds: float = POLL_SECONDS) -> None:
+        """Send for every channel until :meth:`stop`; each channel in a loop of its own."""
+        self._stopping = False
+        async with asyncio.TaskGroup() as group:
+            for channel in self.senders:
+                group.create_task(self._run_channel(channel, poll_seconds))
+
+    def wake(self, channel: str | None = None) -> None:
+        """Something was queued: look now rather than at the next poll."""
+        for name, event in self._wake.items():
+            if channel is None or channel == name:
+                event.set()
+
+    def stop(self) -> None:
+        """Stop claiming; messages in hand are sent or given back, then :meth:`run` returns."""
+        self._stopping = True
+        self.wake()
+
+    async def _run_channel(self, channel: str, poll_seconds: float) -> None:
+        event = self._wake[channel]
+        while not self._stopping:
+            event.clear()
+            try:
+                claimed = await self._dispatch_channel(channel, None, self._batch_for(channel))
+            except Exception:
+                log.exception("the %s dispatcher failed; trying again shortly", channel)
+                claimed = 0
+            if claimed == 0 and not self._stopping:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), timeout=poll_seconds)
+
+    def _batch_for(self, channel: str) -> int:
+        """Claim about two seconds' worth: short leases, and a new reply is not kept waiting."""
+        pacer = self.pacers.get(channel)
+        if pacer is None:
+            return self.batch
+        return max(1, min(self.batch, int(pacer.pace.rate * 2)))
+
+    # -- one round -------------------------------------------------------------------------
 
     async def dispatch_due(
         self,
@@ -55,34 +134,112 @@ class Dispatcher:
         channels: Collection[str] | None = None,
         limit: int = 50,
     ) -> int:
-        """Send what is due now; returns how many messages were handed to a provider.
+        """Send what is due now, once round; returns how many were handed to a provider.
 
         ``channels`` picks which of this dispatcher's senders' channels to claim for;
         a message for a channel with no sender waits for a dispatcher that has one.
         """
         asked = self.senders if channels is None else channels
         wanted = [channel for channel in asked if channel in self.senders]
-        if not wanted:
-            return 0
-        claimed = await asyncio.to_thread(self._claim, wanted, address, limit)
         sent = 0
-        for message in claimed:
-            sent += await self._send(message)
+        for channel in wanted:
+            sent += await self._dispatch_channel(channel, address, limit, count="sent")
         return sent
 
-    def _claim(
-        self, channels: list[str], address: str | None, limit: int
-    ) -> list[OutboxMessage]:
-        with transaction(self.database) as session:
-            return outbox.claim_due(
-                session=session, now=self.clock.now(), channels=channels, address=address,
-                limit=limit,
-            )
+    async def _dispatch_channel(
+        self, channel: str, address: str | None, limit: int, *, count: str = "claimed"
+    ) -> int:
+        now = self.clock.now()
+        quiet = self.quiet_hours is not None and self.quiet_hours.contains(now)
+        max_priority = Priority.REPLY if quiet else None
+        claimed = await asyncio.to_thread(self._claim, channel, address, limit, max_priority)
+        if not claimed:
+            return 0
+        sent = await self._send_paced(channel, claimed)
+        return sent if count == "sent" else len(claimed)
 
-    async def _send(self, message: OutboxMessage) -> int:
+    async def _send_paced(self, channel: str, claimed: list[OutboxMessage]) -> int:
+        sender = self.senders[channel]
+        pacer = self.pacers.get(channel)
+        pending = list(claimed)
+        inflight: dict[asyncio.Task[Outcome], OutboxMessage] = {}
+        busy: set[str] = set()
+        sent = 0
+        try:
+            while pending or inflight:
+                if self._stopping and pending:
+                    await self._give_back(pending)
+                    pending = []
+                    continue
+                message, wait = self._next_ready(pending, busy, sender, pacer)
+                if message is not None and len(inflight) < self.concurrency:
+                    pending.remove(message)
+                    if pacer is not None:
+                        pacer.record(sender.cost(self._delivery(message)), message.address,
+                                     self.timer.now())
+                    busy.add(message.address)
+                    task = asyncio.create_task(self._send(sender, pacer, message))
+                    inflight[task] = message
+                    continue
+                if not inflight:
+                    await self.timer.sleep(wait)
+                    continue
+                timeout = wait if message is None and wait > 0 else None
+                done, _ = await asyncio.wait(
+                    inflight, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in done:
+                    finished = inflight.pop(task)
+                    busy.discard(finished.address)
+                    outcome = task.result()
+                    if outcome is Outcome.SENT:
+                        sent += 1
+                    elif outcome is Outcome.RETRY:
+                        # Later messages to this person wait behind the one to retry.
+                        behind = [m for m in pending if m.address == finished.address]
+                        pending = [m for m in pending if m.address != finished.address]
+                        await self._give_back(behind)
+        except BaseException:
+            await self._give_back(pending)
+            for task in inflight:
+                task.cancel()
+            raise
+        return sent
+
+    def _next_ready(
+        self,
+        pending: list[OutboxMessage],
+        busy: set[str],
+        sender: Sender,
+        pacer: Pacer | None,
+    ) -> tuple[OutboxMessage | None, float]:
+        """The first message that may go now, keeping each person's messages in order;
+        or None and how long until one may."""
+        now = self.timer.now()
+        passed_over: set[str] = set()
+        soonest: float | None = None
+        for message in pending:
+            if message.address in busy or message.address in passed_over:
+                passed_over.add(message.address)
+                continue
+            if pacer is None:
+                return message, 0.0
+            wait = max(
+                pacer.chat_wait(message.address, now),
+                pacer.wait_for(sender.cost(self._delivery(message)), now),
+            )
+            if wait <= 0:
+                return message, 0.0
+            passed_over.add(message.address)
+            soonest = wait if soonest is None else min(soonest, wait)
+        return None, soonest if soonest is not None else POLL_SECONDS
+
+    # -- one message -----------------------------------------------------------------------
+
+    @staticmethod
+    def _delivery(message: OutboxMessage) -> Delivery:
         assert message.id is not None
-        sender = self.senders[message.channel]  # only channels with a sender are claimed
-        delivery = Delivery(
+        return Delivery(
             outbox_id=message.id,
             address=message.address,
             text=message.text,
@@ -90,47 +247,93 @@ class Dispatcher:
             footer=message.footer,
             picture=message.picture,
         )
+
+    async def _send(self, sender: Sender, pacer: Pacer | None, message: OutboxMessage) -> Outcome:
+        assert message.id is not None
         try:
-            provider_id = await sender.send(delivery)
+            provider_ids = await sender.send(self._delivery(message))
+        except Unreachable as failure:
+            log.warning("outbox message %s: %s is unreachable: %s", message.id, message.address,
+                        failure)
+            await asyncio.to_thread(self._record_unreachable, message, str(failure))
+            return Outcome.FAILED
         except PermanentFailure as failure:
             log.warning("outbox message %s failed: %s", message.id, failure)
-            await asyncio.to_thread(self._record_failed, message.id, str(failure))
-            return 0
+            await asyncio.to_thread(self._record_failed, message, str(failure))
+            return Outcome.FAILED
         except TemporaryFailure as failure:
-            await asyncio.to_thread(
-                self._record_retry, message.id, message.attempts, str(failure),
-                failure.retry_after,
+            if failure.retry_after is not None and pacer is not None:
+                pacer.pause(failure.retry_after, self.timer.now())
+            return await asyncio.to_thread(
+                self._record_retry, message, str(failure), failure.retry_after
             )
-            return 0
-        await asyncio.to_thread(self._record_sent, message.id, provider_id)
-        return 1
+        await asyncio.to_thread(self._record_sent, message.id, provider_ids)
+        return Outcome.SENT
 
-    def _record_sent(self, message_id: int, provider_id: str | None) -> None:
+    def _claim(
+        self, channel: str, address: str | None, limit: int, max_priority: int | None
+    ) -> list[OutboxMessage]:
+        with transaction(self.database) as session:
+            return outbox.claim_due(
+                session=session, now=self.clock.now(), channels=[channel], address=address,
+                limit=limit, max_priority=max_priority,
+            )
+
+    async def _give_back(self, messages: Iterable[OutboxMessage]) -> None:
+        ids = [message.id for message in messages if message.id is not None]
+        if ids:
+            await asyncio.to_thread(self._release, ids)
+
+    def _release(self, ids: list[int]) -> None:
+        with transaction(self.database) as session:
+            outbox.release(session=session, message_ids=ids, now=self.clock.now())
+
+    def _record_sent(self, message_id: int, provider_ids: tuple[str, ...]) -> None:
         with transaction(self.database) as session:
             outbox.mark_sent(
-                session=session, message_id=message_id, provider_id=provider_id,
+                session=session, message_id=message_id, provider_ids=provider_ids,
                 now=self.clock.now(),
             )
 
-    def _record_failed(self, message_id: int, reason: str) -> None:
+    def _record_failed(self, message: OutboxMessage, reason: str) -> None:
+        assert message.id is not None
+        now = self.clock.now()
         with transaction(self.database) as session:
-            outbox.mark_failed(session=session, message_id=message_id, error=reason)
+            outbox.mark_failed(session=session, message_id=message.id, error=reason)
+            record_audit(session=session, actor=ACTOR, action="outbox.failed",
+                         subject=f"outbox:{message.id}", at=now,
+                         detail={"channel": message.channel, "reason": reason[:500]})
+
+    def _record_unreachable(self, message: OutboxMessage, reason: str) -> None:
+        assert message.id is not None
+        now = self.clock.now()
+        with transaction(self.database) as session:
+            outbox.mark_failed(session=session, message_id=message.id, error=reason)
+            if people.deactivate_address(session=session, urn=message.address, reason=reason,
+                                         now=now):
+                record_audit(session=session, actor=ACTOR, action="address.deactivated",
+                             subject=message.address, at=now, detail={"reason": reason[:500]})
+            outbox.cancel_queued(session=session, address=message.address,
+                                 reason=f"not sent: {reason}"[:2000])
+            record_audit(session=session, actor=ACTOR, action="outbox.failed",
+                         subject=f"outbox:{message.id}", at=now,
+                         detail={"channel": message.channel, "reason": reason[:500]})
 
     def _record_retry(
-        self, message_id: int, attempts: int, reason: str, retry_after: float | None
-    ) -> None:
+        self, message: OutboxMessage, reason: str, retry_after: float | None
+    ) -> Outcome:
+        assert message.id is not None
+        attempts = message.attempts
+        if attempts >= self.max_attempts:
+            self._record_failed(message, f"gave up after {attempts} attempts: {reason}")
+            return Outcome.FAILED
+        now = self.clock.now()
+        delay = backoff_delay(attempts, rng=self.rng)
+        if retry_after is not None:
+            delay = max(delay, timedelta(seconds=retry_after))
         with transaction(self.database) as session:
-            if attempts >= self.max_attempts:
-                outbox.mark_failed(
-                    session=session, message_id=message_id,
-                    error=f"gave up after {attempts} attempts: {reason}",
-                )
-                return
-            delay = backoff_delay(attempts, rng=self.rng)
-            if retry_after is not None:
-                delay = max(delay, timedelta(seconds=retry_after))
             outbox.mark_retry(
-                session=session, message_id=message_id, error=reason,
-                next_attempt_at=self.clock.now() + delay,
+                session=session, message_id=message.id, error=reason,
+                next_attempt_at=now + delay,
             )
-
+        return Outcome.RETRY

@@ -33,6 +33,7 @@ def store_inbound(
     text: str,
     received_at: datetime,
     media: list[str] | None = None,
+    provider_answered: bool = False,
 ) -> int | None:
     """Store a message and return its inbox id, or None if this delivery was seen before.
 
@@ -46,6 +47,7 @@ def store_inbound(
         "text": storable_text(text),
         "media": media or [],
         "received_at": received_at,
+        "provider_answered": provider_answered,
         "status": InboxStatus.RECEIVED,
     }
     dialect = session.get_bind().dialect.name

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from storage.tables import OutboxMessage, OutboxStatus, Priority
+from storage import delivery
+from storage.tables import Address, OutboxMessage, OutboxStatus, Priority
 
 CLAIM_LEASE = timedelta(minutes=5)
 
@@ -57,6 +60,7 @@ def claim_due(
     channels: Collection[str],
     address: str | None = None,
     limit: int = 50,
+    max_priority: int | None = None,
 ) -> list[OutboxMessage]:
     """Mark due messages as being sent and return them, replies first, oldest first.
 
@@ -64,38 +68,97 @@ def claim_due(
     dispatchers never claim the same message; SQLite's write lock does the same there.
     A claim is a lease: a message still "sending" when :data:`CLAIM_LEASE` has passed
     (its dispatcher crashed or was killed) is claimed again, so it is never stranded.
+
+    One person's messages keep their order: a message waits while an older one to the
+    same address is waiting to be retried or is being sent by another dispatcher.
+    ``max_priority`` leaves lower-priority (bulk) messages for later, as in quiet hours.
+    Messages to an address marked inactive are not sent; they are cancelled here.
     """
+    earlier = aliased(OutboxMessage)
+    held_back = (
+        select(earlier.id)
+        .where(
+            earlier.address == OutboxMessage.address,
+            col(earlier.id) < OutboxMessage.id,
+            col(earlier.status).in_([OutboxStatus.QUEUED, OutboxStatus.SENDING]),
+            col(earlier.next_attempt_at) > now,
+        )
+        .exists()
+    )
     query = select(OutboxMessage).where(
         col(OutboxMessage.status).in_([OutboxStatus.QUEUED, OutboxStatus.SENDING]),
         col(OutboxMessage.channel).in_(list(channels)),
         col(OutboxMessage.next_attempt_at) <= now,
+        ~held_back,
     )
     if address is not None:
-        query = query.where(OutboxMessage.address == address)
+        query = query.where(col(OutboxMessage.address) == address)
+    if max_priority is not None:
+        query = query.where(col(OutboxMessage.priority) <= max_priority)
     query = (
         query.order_by(col(OutboxMessage.priority), col(OutboxMessage.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
     claimed = list(session.exec(query))
+    inactive = _inactive_addresses(session, {message.address for message in claimed})
+    sendable = []
     for message in claimed:
-        message.status = OutboxStatus.SENDING
-        message.attempts += 1
-        message.next_attempt_at = now + CLAIM_LEASE
+        if message.address in inactive:
+            message.status = OutboxStatus.CANCELLED
+            message.error = f"not sent: {inactive[message.address]}"
+        else:
+            message.status = OutboxStatus.SENDING
+            message.attempts += 1
+            message.next_attempt_at = now + CLAIM_LEASE
+            sendable.append(message)
         session.add(message)
     session.flush()
-    return claimed
+    return sendable
+
+
+def _inactive_addresses(session: Session, urns: set[str]) -> dict[str, str]:
+    if not urns:
+        return {}
+    rows = session.exec(
+        select(Address.urn, Address.inactive_reason).where(
+            col(Address.urn).in_(urns), col(Address.active).is_(False)
+        )
+    )
+    return {urn: reason or "the address is inactive" for urn, reason in rows}
+
+
+def release(*, session: Session, message_ids: Collection[int], now: datetime) -> None:
+    """Give back claimed messages that were not handed to a provider: they are queued again."""
+    if not message_ids:
+        return
+    session.execute(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.id).in_(list(message_ids)),
+            col(OutboxMessage.status) == OutboxStatus.SENDING,
+        )
+        .values(
+            status=OutboxStatus.QUEUED,
+            attempts=OutboxMessage.attempts - 1,
+            next_attempt_at=now,
+        )
+    )
 
 
 def mark_sent(
-    *, session: Session, message_id: int, provider_id: str | None, now: datetime
+    *, session: Session, message_id: int, provider_ids: Sequence[str], now: datetime
 ) -> None:
+    """Record that the provider took the message, and tie on any report that came first."""
     message = session.get_one(OutboxMessage, message_id)
     message.status = OutboxStatus.SENT
-    message.provider_id = provider_id
+    message.provider_id = provider_ids[0][:100] if provider_ids else None
     message.sent_at = now
     message.error = None
     session.add(message)
+    delivery.link_reports(
+        session=session, message=message, provider_ids=provider_ids, now=now
+    )
 
 
 def mark_retry(
@@ -113,3 +176,22 @@ def mark_failed(*, session: Session, message_id: int, error: str) -> None:
     message.status = OutboxStatus.FAILED
     message.error = error[:2000]
     session.add(message)
+
+
+def cancel_queued(
+    *, session: Session, reason: str, person_id: int | None = None, address: str | None = None,
+    min_priority: int = Priority.REPLY,
+) -> int:
+    """Cancel messages not yet sent to a person or an address; returns how many."""
+    query = update(OutboxMessage).where(
+        col(OutboxMessage.status) == OutboxStatus.QUEUED,
+        col(OutboxMessage.priority) >= min_priority,
+    )
+    if person_id is not None:
+        query = query.where(col(OutboxMessage.person_id) == person_id)
+    if address is not None:
+        query = query.where(col(OutboxMessage.address) == address)
+    result = session.execute(
+        query.values(status=OutboxStatus.CANCELLED, error=reason)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -103,3 +103,29 @@ def addresses_of(*, session: Session, person_id: int) -> list[Address]:
             select(Address).where(Address.person_id == person_id).order_by(col(Address.id))
         )
     )
+
+
+def deactivate_address(*, session: Session, urn: str, reason: str, now: datetime) -> bool:
+    """Stop sending to an address (blocked the bot, opted out at the carrier).
+
+    Returns False when the address is unknown or was already inactive.
+    """
+    address = session.exec(select(Address).where(Address.urn == urn).with_for_update()).first()
+    if address is None or not address.active:
+        return False
+    address.active = False
+    address.inactive_reason = reason[:200]
+    address.inactive_at = now
+    session.add(address)
+    return True
+
+
+def reactivate_address(*, session: Session, address: Address) -> bool:
+    """A person wrote from an inactive address, so it works again; True if it was inactive."""
+    if address.active:
+        return False
+    address.active = True
+    address.inactive_reason = None
+    address.inactive_at = None
+    session.add(address)
+    return True

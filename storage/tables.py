@@ -112,6 +112,8 @@ class Address(SQLModel, table=True):
     urn: str = Field(max_length=200, unique=True)
     person_id: int = Field(foreign_key="person.id", index=True)
     active: bool = True
+    inactive_reason: str | None = Field(default=None, max_length=200)
+    inactive_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
 
 
@@ -142,6 +144,8 @@ class InboxMessage(SQLModel, table=True):
     text: str = Field(default="", sa_column=Column(Text, nullable=False))
     media: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     received_at: datetime = Field(sa_type=UTCDateTime)
+    provider_answered: bool = False
+    """The provider already replied (Twilio's own STOP/START/HELP answer): say nothing more."""
     status: str = Field(default=InboxStatus.RECEIVED, max_length=20)
     person_id: int | None = Field(default=None, foreign_key="person.id")
     handled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -154,6 +158,7 @@ class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_due", "status", "channel", "priority", "next_attempt_at"),
+        Index("ix_outbox_address_status", "address", "status", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -174,9 +179,32 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     provider_id: str | None = Field(default=None, max_length=100)
+    delivery_status: str | None = Field(default=None, max_length=20)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     in_reply_to: int | None = Field(default=None, foreign_key="inbox.id")
     dedupe_key: str | None = Field(default=None, max_length=200, unique=True)
+
+
+class DeliveryReport(SQLModel, table=True):
+    """What a provider said became of one message it was handed (one SMS part, say).
+
+    A status callback may arrive before the send that caused it is recorded, so a report
+    is kept by the provider's id and tied to its outbox row when either side learns of it.
+    """
+
+    __tablename__ = "delivery_report"
+    __table_args__ = (
+        UniqueConstraint("channel", "provider_id", name="uq_delivery_report_channel_provider_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    provider_id: str = Field(max_length=100)
+    outbox_id: int | None = Field(default=None, foreign_key="outbox.id", index=True)
+    status: str = Field(max_length=20)
+    error_code: str | None = Field(default=None, max_length=20)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class AuditEntry(SQLModel, table=True):

@@ -98,8 +98,8 @@ async def test_the_console_sender_prints_the_rendered_message() -> None:
         options=({"number": 1, "emoji": "👍", "label": "Yes"},), footer="Reply 1.",
     )
 
-    provider_id = await sender.send(delivery)
+    provider_ids = await sender.send(delivery)
 
     assert printed == ["Is this right?\n  1  👍 Yes\nReply 1."]
-    assert provider_id == "console-7"
+    assert provider_ids == ("console-7",)
     assert sender.channel == "console"

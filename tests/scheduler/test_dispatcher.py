@@ -29,12 +29,15 @@ class RecordingSender:
         self.attempts: list[Delivery] = []
         self.delivered: list[Delivery] = []
 
-    async def send(self, delivery: Delivery) -> str | None:
+    def cost(self, delivery: Delivery) -> int:
+        return 1
+
+    async def send(self, delivery: Delivery) -> tuple[str, ...]:
         self.attempts.append(delivery)
         if self.failures:
             raise self.failures.pop(0)
         self.delivered.append(delivery)
-        return f"SM{len(self.delivered):04d}"
+        return (f"SM{len(self.delivered):04d}",)
 
 
 def _queue(

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.clock import ManualClock
-from storage import outbox
+from storage import outbox, people
 from storage.database import transaction
 from storage.tables import OutboxMessage, OutboxStatus, Priority
 
@@ -92,12 +92,12 @@ def test_only_what_is_due_queued_and_on_the_channels_asked_for_is_claimed(
     database: Engine, clock: ManualClock
 ) -> None:
     _queue(database, clock, "due")
-    _queue(database, clock, "later", at=timedelta(seconds=1))
+    _queue(database, clock, "later", address=BOB, at=timedelta(seconds=1))
     _queue(database, clock, "telegram", channel="telegram", address=CATH)
     _queue(database, clock, "console", channel="console", address="console:ann")
     already_sent = _queue(database, clock, "sent")
     with transaction(database) as session:
-        outbox.mark_sent(session=session, message_id=already_sent, provider_id="SM1",
+        outbox.mark_sent(session=session, message_id=already_sent, provider_ids=["SM1"],
                          now=clock.now())
 
     assert _claim(database, clock) == ["due"]
@@ -117,10 +117,85 @@ def test_only_the_address_asked_for_is_claimed(database: Engine, clock: ManualCl
 
 def test_a_claim_takes_no_more_than_its_limit(database: Engine, clock: ManualClock) -> None:
     for n in range(5):
-        _queue(database, clock, f"message {n}")
+        _queue(database, clock, f"message {n}", address=f"tel:+44770090010{n}")
 
     assert _claim(database, clock, limit=2) == ["message 0", "message 1"]
     assert _claim(database, clock, limit=10) == ["message 2", "message 3", "message 4"]
+
+
+def test_a_persons_next_message_waits_while_an_earlier_one_is_being_sent(
+    database: Engine, clock: ManualClock
+) -> None:
+    first = _queue(database, clock, "first to Ann")
+    assert _claim(database, clock, limit=1) == ["first to Ann"]
+    _queue(database, clock, "second to Ann")
+    _queue(database, clock, "to Bob", address=BOB)
+
+    assert _claim(database, clock) == ["to Bob"]
+
+    with transaction(database) as session:
+        outbox.mark_sent(session=session, message_id=first, provider_ids=["SM1"],
+                         now=clock.now())
+    assert _claim(database, clock) == ["second to Ann"]
+
+
+def test_a_persons_next_message_waits_behind_one_waiting_to_be_retried(
+    database: Engine, clock: ManualClock
+) -> None:
+    first = _queue(database, clock, "first to Ann")
+    _claim(database, clock)
+    with transaction(database) as session:
+        outbox.mark_retry(session=session, message_id=first, error="503",
+                          next_attempt_at=clock.now() + timedelta(seconds=30))
+    _queue(database, clock, "second to Ann")
+
+    assert _claim(database, clock) == []
+    clock.advance(timedelta(seconds=30))
+    assert _claim(database, clock) == ["first to Ann", "second to Ann"]
+
+
+def test_bulk_messages_can_be_left_for_later_while_replies_go(
+    database: Engine, clock: ManualClock
+) -> None:
+    _queue(database, clock, "invitation", priority=Priority.BULK)
+    _queue(database, clock, "reply")
+
+    with transaction(database) as session:
+        claimed = outbox.claim_due(session=session, now=clock.now(), channels=["sms"],
+                                   max_priority=Priority.REPLY)
+        assert [message.text for message in claimed] == ["reply"]
+    assert _rows(database)["invitation"].status == OutboxStatus.QUEUED
+
+
+def test_messages_to_an_inactive_address_are_cancelled_not_sent(
+    database: Engine, clock: ManualClock
+) -> None:
+    with transaction(database) as session:
+        people.add_person(session=session, urns=[ANN], now=clock.now())
+        people.deactivate_address(session=session, urn=ANN, reason="blocked the bot",
+                                  now=clock.now())
+    _queue(database, clock, "to Ann")
+    _queue(database, clock, "to Bob", address=BOB)
+
+    assert _claim(database, clock) == ["to Bob"]
+    row = _rows(database)["to Ann"]
+    assert (row.status, row.error) == (OutboxStatus.CANCELLED, "not sent: blocked the bot")
+
+
+def test_released_messages_are_queued_again_with_the_attempt_undone(
+    database: Engine, clock: ManualClock
+) -> None:
+    message_id = _queue(database, clock, "hello")
+    _claim(database, clock)
+
+    with transaction(database) as session:
+        outbox.release(session=session, message_ids=[message_id], now=clock.now())
+
+    row = _rows(database)["hello"]
+    assert (row.status, row.attempts, row.next_attempt_at) == (
+        OutboxStatus.QUEUED, 0, clock.now()
+    )
+    assert _claim(database, clock) == ["hello"]
 
 
 def test_claimed_messages_are_being_sent_on_their_first_attempt(
@@ -145,7 +220,7 @@ def test_sent_retry_and_failed_are_stored(database: Engine, clock: ManualClock) 
     later = clock.now() + timedelta(seconds=30)
 
     with transaction(database) as session:
-        outbox.mark_sent(session=session, message_id=sent, provider_id="SM42", now=clock.now())
+        outbox.mark_sent(session=session, message_id=sent, provider_ids=["SM42"], now=clock.now())
         outbox.mark_retry(session=session, message_id=retried, error="503 from Twilio",
                           next_attempt_at=later)
         outbox.mark_failed(session=session, message_id=failed, error="number cannot get texts")
