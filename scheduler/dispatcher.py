@@ -84,6 +84,9 @@ class Dispatcher:
         self.batch = batch
         self._wake: dict[str, asyncio.Event] = {channel: asyncio.Event() for channel in senders}
         self._stopping = False
+        self._rounds = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     # -- running ---------------------------------------------------------------------------
 
@@ -146,8 +149,24 @@ class Dispatcher:
             sent += await self._dispatch_channel(channel, address, limit, count="sent")
         return sent
 
+    async def wait_idle(self) -> None:
+        """Return when no round is claiming or sending (what was claimed has been settled)."""
+        await self._idle.wait()
+
     async def _dispatch_channel(
         self, channel: str, address: str | None, limit: int, *, count: str = "claimed"
+    ) -> int:
+        self._rounds += 1
+        self._idle.clear()
+        try:
+            return await self._dispatch_round(channel, address, limit, count)
+        finally:
+            self._rounds -= 1
+            if self._rounds == 0:
+                self._idle.set()
+
+    async def _dispatch_round(
+        self, channel: str, address: str | None, limit: int, count: str
     ) -> int:
         now = self.clock.now()
         quiet = self.quiet_hours is not None and self.quiet_hours.contains(now)

@@ -65,6 +65,8 @@ def test_voicebank_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_secrets_are_not_shown_when_settings_are_printed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VOICEBANK_TELEGRAM_TOKEN", "123:very-secret")
     monkeypatch.setenv("VOICEBANK_TWILIO_AUTH_TOKEN", "also-secret")
+    monkeypatch.setenv("VOICEBANK_TWILIO_ACCOUNT_SID", "AC" + "0" * 32)
+    monkeypatch.setenv("VOICEBANK_TWILIO_FROM", "+447700900001")
 
     shown = repr(load_settings())
 
@@ -141,3 +143,62 @@ def test_two_bad_values_name_both(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_overrides_are_checked_like_variables() -> None:
     with pytest.raises(SettingsError, match="VOICEBANK_DATABASE_URL"):
         load_settings(database_url="::nothing::")
+
+
+def test_sms_settings_are_all_or_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOICEBANK_TWILIO_ACCOUNT_SID", "AC" + "0" * 32)
+
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+
+    assert "VOICEBANK_TWILIO_AUTH_TOKEN" in str(raised.value)
+    assert "VOICEBANK_TWILIO_FROM" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("+44 7700 900001", "+447700900001"),
+        ("07700900001", "+447700900001"),
+        ("MG" + "a1" * 16, "MG" + "a1" * 16),
+    ],
+)
+def test_the_sms_sender_is_a_number_or_a_messaging_service(given: str, kept: str) -> None:
+    settings = load_settings(
+        twilio_account_sid="AC" + "0" * 32, twilio_auth_token="token", twilio_from=given
+    )
+
+    assert settings.twilio_from == kept
+    assert settings.sms_on
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("VOICEBANK_TWILIO_FROM", "Voicebank", "Messaging Service"),
+        ("VOICEBANK_QUIET_HOURS", "9pm to 8am", "21:00-08:00"),
+        ("VOICEBANK_TELEGRAM_WEBHOOK_SECRET", "has spaces in it", "A-Z"),
+        ("VOICEBANK_TELEGRAM_RATE", "0", "greater than 0"),
+        ("VOICEBANK_SMS_MAX_SEGMENTS", "0", "greater than or equal to 1"),
+    ],
+)
+def test_bad_channel_settings_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, says: str
+) -> None:
+    monkeypatch.setenv("VOICEBANK_TWILIO_ACCOUNT_SID", "AC" + "0" * 32)
+    monkeypatch.setenv("VOICEBANK_TWILIO_AUTH_TOKEN", "token")
+    monkeypatch.setenv("VOICEBANK_TWILIO_FROM", "+447700900001")
+    monkeypatch.setenv(variable, value)
+
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+
+    assert variable in str(raised.value)
+    assert says in str(raised.value)
+
+
+def test_quiet_hours_can_be_turned_off() -> None:
+    settings = load_settings(quiet_hours="")
+
+    assert settings.quiet is None
+    assert load_settings().quiet is not None

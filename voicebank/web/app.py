@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from bot.clock import Clock
 from scheduler.runner import build_scheduler
+from voicebank.runtime import Runtime
 from voicebank.settings import Settings
+from voicebank.web import webhooks
 from voicebank.wiring import Voicebank, assemble
 
 
@@ -22,16 +26,25 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         voicebank = await asyncio.to_thread(assemble, settings, clock=clock)
+        runtime = Runtime(voicebank)
         scheduler = build_scheduler(engine=voicebank.engine, timezone=settings.timezone)
-        scheduler.start()
         app.state.voicebank = voicebank
+        app.state.runtime = runtime
         try:
+            await runtime.start()
+            scheduler.start()
             yield
         finally:
-            scheduler.shutdown(wait=False)
+            if scheduler.running:
+                scheduler.shutdown(wait=False)
+            await runtime.stop()
             voicebank.close()
 
     app = FastAPI(title="Voicebank", lifespan=lifespan)
+    app.include_router(webhooks.router)
+    media = Path(settings.media_dir)
+    if media.is_dir():
+        app.mount("/media", StaticFiles(directory=media), name="media")
 
     @app.get("/healthz")
     async def healthz(request: Request) -> JSONResponse:

@@ -1,0 +1,242 @@
+"""What runs while the app is up: channels in, the engine, and the dispatcher out.
+
+Built in the web app's lifespan from the assembled :class:`~voicebank.wiring.Voicebank`.
+Routes and the Telegram poller call :meth:`Runtime.accept`, which stores a message in the
+inbox and returns; handling happens in the background, one message at a time per person,
+and the dispatcher is woken to send the replies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+from telegram import Bot
+from telegram.error import TelegramError
+from telegram.request import HTTPXRequest
+from twilio.rest import Client
+
+from bot.messages import Inbound
+from channels import sms, telegram
+from channels.base import Sender
+from channels.registry import ChannelRegistry
+from channels.sms_text import SmsStyle
+from channels.twilio_http import HttpxTwilioClient
+from scheduler.dispatcher import Dispatcher
+from scheduler.pacing import Pace
+from storage import delivery, people
+from storage.audit import record_audit
+from storage.database import transaction
+from voicebank.settings import Settings
+from voicebank.wiring import Voicebank
+
+log = logging.getLogger(__name__)
+
+SEND_TIMEOUT = 15.0
+STOP_TIMEOUT = 20.0
+
+
+def telegram_bot(settings: Settings) -> Bot:
+    """The Bot API client, pointed at ``VOICEBANK_TELEGRAM_API_URL``."""
+    assert settings.telegram_token is not None
+    return Bot(
+        settings.telegram_token.get_secret_value(),
+        base_url=str(settings.telegram_api_url),
+        request=HTTPXRequest(
+            connection_pool_size=16, connect_timeout=5.0, read_timeout=SEND_TIMEOUT,
+            write_timeout=SEND_TIMEOUT, pool_timeout=SEND_TIMEOUT,
+        ),
+        get_updates_request=HTTPXRequest(
+            connect_timeout=5.0, read_timeout=telegram.POLL_TIMEOUT + 10.0,
+        ),
+    )
+
+
+def twilio_client(settings: Settings) -> tuple[Client, HttpxTwilioClient]:
+    """The REST client, pointed at ``VOICEBANK_TWILIO_API_URL``; made inside the event loop."""
+    assert settings.twilio_account_sid
+    assert settings.twilio_auth_token
+    http = HttpxTwilioClient(timeout=SEND_TIMEOUT)
+    client = Client(
+        settings.twilio_account_sid, settings.twilio_auth_token.get_secret_value(),
+        http_client=http,
+    )
+    client.api.base_url = str(settings.twilio_api_url).rstrip("/")
+    return client, http
+
+
+def picture_url(settings: Settings, picture: str) -> str | None:
+    """A picture's public address, for MMS: a URL as it is, a media file under /media/."""
+    if picture.startswith(("http://", "https://")):
+        return picture
+    if not (Path(settings.media_dir) / picture).is_file():
+        return None
+    return f"{settings.public_url}/media/{picture}"
+
+
+class Runtime:
+    """Receiving, handling and sending, started and stopped with the app."""
+
+    def __init__(self, voicebank: Voicebank) -> None:
+        self.voicebank = voicebank
+        self.settings = voicebank.settings
+        self.bot: Bot | None = None
+        self.poller: telegram.TelegramPoller | None = None
+        self.dispatcher: Dispatcher | None = None
+        self._twilio_http: HttpxTwilioClient | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._dispatching: asyncio.Task[None] | None = None
+        self._polling: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        senders = ChannelRegistry()
+        paces: dict[str, Pace] = {}
+        settings = self.settings
+        if settings.telegram_on:
+            self.bot = telegram_bot(settings)
+            try:
+                await self.bot.initialize()
+            except TelegramError as error:
+                # Sending retries until Telegram answers; a bad token says so in the log.
+                log.error("Telegram did not answer getMe: %s", error)
+            senders.register(telegram.TelegramSender(
+                bot=self.bot, photo_source=telegram.photo_from(Path(settings.media_dir))
+            ))
+            paces[telegram.CHANNEL] = Pace(
+                rate=settings.telegram_rate, chat_gap=settings.telegram_chat_gap
+            )
+        if settings.sms_on:
+            client, self._twilio_http = twilio_client(settings)
+            assert settings.twilio_from is not None
+            senders.register(sms.TwilioSender(
+                client=client,
+                sender=settings.twilio_from,
+                style=SmsStyle(emoji=settings.sms_emoji, max_segments=settings.sms_max_segments),
+                status_callback=f"{settings.public_url}{sms.STATUS_PATH}",
+                picture_url=(lambda p: picture_url(settings, p)) if settings.sms_mms else None,
+            ))
+            paces[sms.CHANNEL] = Pace(rate=settings.sms_rate)
+        self.dispatcher = self._dispatcher(senders, paces)
+        self._dispatching = asyncio.create_task(self.dispatcher.run(), name="dispatcher")
+        if self.bot is not None:
+            await self._start_telegram(self.bot)
+
+    def _dispatcher(self, senders: Mapping[str, Sender], paces: Mapping[str, Pace]) -> Dispatcher:
+        return Dispatcher(
+            database=self.voicebank.database,
+            clock=self.voicebank.clock,
+            senders=senders,
+            paces=paces,
+            quiet_hours=self.settings.quiet,
+            max_attempts=self.settings.send_attempts,
+        )
+
+    async def _start_telegram(self, bot: Bot) -> None:
+        secret = self.settings.telegram_webhook_secret
+        if secret is not None:
+            try:
+                await bot.set_webhook(
+                    url=f"{self.settings.public_url}{telegram.WEBHOOK_PATH}",
+                    secret_token=secret.get_secret_value(),
+                    allowed_updates=list(telegram.ALLOWED_UPDATES),
+                )
+            except TelegramError as error:
+                log.error("Telegram refused the webhook %s%s: %s", self.settings.public_url,
+                          telegram.WEBHOOK_PATH, error)
+                return
+            log.info("Telegram: webhook set to %s%s", self.settings.public_url,
+                     telegram.WEBHOOK_PATH)
+            return
+        self.poller = telegram.TelegramPoller(
+            bot=bot, receive=self.accept_telegram, clock=self.voicebank.clock
+        )
+        self._polling = asyncio.create_task(self.poller.run(), name="telegram polling")
+        log.info("Telegram: long polling")
+
+    async def stop(self) -> None:
+        """Stop taking messages in, finish what is in hand, and close the clients."""
+        if self.poller is not None:
+            self.poller.stop()
+        if self._polling is not None:
+            self._polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._polling
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT)
+        if self.dispatcher is not None and self._dispatching is not None:
+            self.dispatcher.stop()
+            try:
+                await asyncio.wait_for(self._dispatching, timeout=STOP_TIMEOUT)
+            except TimeoutError:
+                log.warning("the dispatcher did not stop in time; its claims will expire")
+        if self.bot is not None:
+            await self.bot.shutdown()
+        if self._twilio_http is not None:
+            await self._twilio_http.close()
+
+    # -- receiving -------------------------------------------------------------------------
+
+    async def accept(self, inbound: Inbound) -> bool:
+        """Store ``inbound`` and start handling it; False if it was a repeat delivery."""
+        stored = await asyncio.to_thread(self.voicebank.engine.receive, inbound)
+        if stored is None:
+            return False
+        task = asyncio.create_task(self._handle(inbound.address))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
+
+    async def accept_telegram(self, parsed: telegram.TelegramInbound) -> None:
+        await self.accept(parsed.inbound)
+        if parsed.callback_query_id is not None and self.bot is not None:
+            await telegram.acknowledge_tap(self.bot, parsed.callback_query_id)
+
+    async def _handle(self, address: str) -> None:
+        try:
+            await asyncio.to_thread(self.voicebank.engine.handle_waiting, address)
+        except Exception:
+            # The message stays in the inbox; the sweep will pick it up again.
+            log.exception("handling messages from %s failed; the sweep will retry", address)
+        if self.dispatcher is not None:
+            self.dispatcher.wake()
+
+    async def settle(self) -> None:
+        """Wait until every message taken in so far is handled (for tests and shutdown)."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+
+    async def drain(self) -> int:
+        """Handle what was taken in, then send everything due now; returns how many sent."""
+        await self.settle()
+        if self.dispatcher is None:
+            return 0
+        sent = 0
+        while True:
+            await self.dispatcher.wait_idle()
+            round_sent = await self.dispatcher.dispatch_due()
+            sent += round_sent
+            if round_sent == 0:
+                await self.dispatcher.wait_idle()
+                return sent
+
+    # -- delivery reports ------------------------------------------------------------------
+
+    async def record_sms_status(self, report: sms.StatusReport) -> None:
+        await asyncio.to_thread(self._record_sms_status, report)
+
+    def _record_sms_status(self, report: sms.StatusReport) -> None:
+        now = self.voicebank.clock.now()
+        with transaction(self.voicebank.database) as session:
+            message = delivery.record_report(
+                session=session, channel=sms.CHANNEL, provider_id=report.provider_id,
+                status=report.status, error_code=report.error_code, now=now,
+            )
+            if message is not None and report.error_code == str(sms.UNSUBSCRIBED):
+                reason = f"the number has opted out of texts (Twilio error {sms.UNSUBSCRIBED})"
+                if people.deactivate_address(session=session, urn=message.address,
+                                             reason=reason, now=now):
+                    record_audit(session=session, actor="twilio", action="address.deactivated",
+                                 subject=message.address, at=now, detail={"reason": reason})
