@@ -51,6 +51,7 @@ class Outcome(enum.Enum):
     SENT = "sent"
     RETRY = "retry"
     FAILED = "failed"
+    UNREACHABLE = "unreachable"
 
 
 class Dispatcher:
@@ -213,8 +214,9 @@ class Dispatcher:
                     outcome = task.result()
                     if outcome is Outcome.SENT:
                         sent += 1
-                    elif outcome is Outcome.RETRY:
-                        # Later messages to this person wait behind the one to retry.
+                    elif outcome in (Outcome.RETRY, Outcome.UNREACHABLE):
+                        # Later messages to this person wait behind the one to retry, or
+                        # are cancelled at their next claim when the address is inactive.
                         behind = [m for m in pending if m.address == finished.address]
                         pending = [m for m in pending if m.address != finished.address]
                         await self._give_back(behind)
@@ -275,7 +277,7 @@ class Dispatcher:
             log.warning("outbox message %s: %s is unreachable: %s", message.id, message.address,
                         failure)
             await asyncio.to_thread(self._record_unreachable, message, str(failure))
-            return Outcome.FAILED
+            return Outcome.UNREACHABLE
         except PermanentFailure as failure:
             log.warning("outbox message %s failed: %s", message.id, failure)
             await asyncio.to_thread(self._record_failed, message, str(failure))

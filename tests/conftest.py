@@ -25,6 +25,8 @@ from storage.database import create_database_engine
 from storage.migrate import upgrade_database
 
 POSTGRES_ENV = "VOICEBANK_TEST_POSTGRES_URL"
+# python-telegram-bot gives durations as timedelta when this is set, as the app sets it.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 START = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
 
 

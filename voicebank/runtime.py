@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -42,6 +43,9 @@ STOP_TIMEOUT = 20.0
 def telegram_bot(settings: Settings) -> Bot:
     """The Bot API client, pointed at ``VOICEBANK_TELEGRAM_API_URL``."""
     assert settings.telegram_token is not None
+    # Take durations as timedelta now, as python-telegram-bot 23 will; without this every
+    # flood-limit answer logs a deprecation warning.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     return Bot(
         settings.telegram_token.get_secret_value(),
         base_url=str(settings.telegram_api_url),
