@@ -85,6 +85,7 @@ class Dispatcher:
         self.batch = batch
         self._wake: dict[str, asyncio.Event] = {channel: asyncio.Event() for channel in senders}
         self._stopping = False
+        self._stopped = asyncio.Event()
         self._rounds = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -93,7 +94,6 @@ class Dispatcher:
 
     async def run(self, *, poll_seconds: float = POLL_SECONDS) -> None:
         """Send for every channel until :meth:`stop`; each channel in a loop of its own."""
-        self._stopping = False
         async with asyncio.TaskGroup() as group:
             for channel in self.senders:
                 group.create_task(self._run_channel(channel, poll_seconds))
@@ -107,6 +107,7 @@ class Dispatcher:
     def stop(self) -> None:
         """Stop claiming; messages in hand are sent or given back, then :meth:`run` returns."""
         self._stopping = True
+        self._stopped.set()
         self.wake()
 
     async def _run_channel(self, channel: str, poll_seconds: float) -> None:
@@ -202,7 +203,7 @@ class Dispatcher:
                     inflight[task] = message
                     continue
                 if not inflight:
-                    await self.timer.sleep(wait)
+                    await self._pause(wait)
                     continue
                 timeout = wait if message is None and wait > 0 else None
                 done, _ = await asyncio.wait(
@@ -214,9 +215,11 @@ class Dispatcher:
                     outcome = task.result()
                     if outcome is Outcome.SENT:
                         sent += 1
-                    elif outcome in (Outcome.RETRY, Outcome.UNREACHABLE):
-                        # Later messages to this person wait behind the one to retry, or
-                        # are cancelled at their next claim when the address is inactive.
+                    elif outcome is Outcome.UNREACHABLE:
+                        # Its other messages in hand were cancelled with it.
+                        pending = [m for m in pending if m.address != finished.address]
+                    elif outcome is Outcome.RETRY:
+                        # Later messages to this person wait behind the one to retry.
                         behind = [m for m in pending if m.address == finished.address]
                         pending = [m for m in pending if m.address != finished.address]
                         await self._give_back(behind)
@@ -226,6 +229,16 @@ class Dispatcher:
                 task.cancel()
             raise
         return sent
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait ``seconds`` on the timer, or less if the dispatcher is told to stop."""
+        sleeping = asyncio.ensure_future(self.timer.sleep(seconds))
+        stopping = asyncio.ensure_future(self._stopped.wait())
+        try:
+            await asyncio.wait({sleeping, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeping.cancel()
+            stopping.cancel()
 
     def _next_ready(
         self,
@@ -330,12 +343,12 @@ class Dispatcher:
         now = self.clock.now()
         with transaction(self.database) as session:
             outbox.mark_failed(session=session, message_id=message.id, error=reason)
+            outbox.cancel_queued(session=session, address=message.address, include_claimed=True,
+                                 reason=f"not sent: {reason}"[:2000])
             if people.deactivate_address(session=session, urn=message.address, reason=reason,
                                          now=now):
                 record_audit(session=session, actor=ACTOR, action="address.deactivated",
                              subject=message.address, at=now, detail={"reason": reason[:500]})
-            outbox.cancel_queued(session=session, address=message.address,
-                                 reason=f"not sent: {reason}"[:2000])
             record_audit(session=session, actor=ACTOR, action="outbox.failed",
                          subject=f"outbox:{message.id}", at=now,
                          detail={"channel": message.channel, "reason": reason[:500]})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 _SPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -41,13 +41,3 @@ class QuietHours:
         if self.start < self.end:
             return self.start <= local < self.end
         return local >= self.start or local < self.end
-
-    def ends_after(self, now: datetime) -> datetime:
-        """When the quiet hours containing ``now`` end, in UTC (``now`` if they do not)."""
-        if not self.contains(now):
-            return now
-        local = now.astimezone(self.zone)
-        end = datetime.combine(local.date(), self.end, tzinfo=self.zone)
-        if end <= local:
-            end = datetime.combine(local.date() + timedelta(days=1), self.end, tzinfo=self.zone)
-        return end.astimezone(UTC)

@@ -181,10 +181,18 @@ def mark_failed(*, session: Session, message_id: int, error: str) -> None:
 def cancel_queued(
     *, session: Session, reason: str, person_id: int | None = None, address: str | None = None,
     min_priority: int = Priority.REPLY,
+    include_claimed: bool = False,
 ) -> int:
-    """Cancel messages not yet sent to a person or an address; returns how many."""
+    """Cancel messages not yet sent to a person or an address; returns how many.
+
+    ``include_claimed`` also cancels messages a dispatcher holds but has not handed over,
+    as when it learns mid-round that the address is unreachable.
+    """
+    statuses = [OutboxStatus.QUEUED, OutboxStatus.SENDING] if include_claimed else [
+        OutboxStatus.QUEUED
+    ]
     query = update(OutboxMessage).where(
-        col(OutboxMessage.status) == OutboxStatus.QUEUED,
+        col(OutboxMessage.status).in_(statuses),
         col(OutboxMessage.priority) >= min_priority,
     )
     if person_id is not None:

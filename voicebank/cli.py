@@ -73,7 +73,27 @@ def run(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     settings = _settings()
     typer.echo(f"Voicebank is listening on http://{host}:{port}  (database: "
                f"{make_url(settings.database_url).render_as_string(hide_password=True)})")
+    for line in describe_channels(settings):
+        typer.echo(f"  {line}")
     _serve(settings, host, port)
+
+
+def describe_channels(settings: Settings) -> list[str]:
+    """What each channel will do, and what to tell Twilio and BotFather."""
+    lines = []
+    if settings.sms_on:
+        lines.append(f"SMS: from {settings.twilio_from}; give Twilio the webhook "
+                     f"{settings.public_url}/sms/twilio (HTTP POST)")
+    else:
+        lines.append("SMS: off (set VOICEBANK_TWILIO_ACCOUNT_SID, VOICEBANK_TWILIO_AUTH_TOKEN "
+                     "and VOICEBANK_TWILIO_FROM)")
+    if not settings.telegram_on:
+        lines.append("Telegram: off (set VOICEBANK_TELEGRAM_TOKEN)")
+    elif settings.telegram_webhook_secret is not None:
+        lines.append(f"Telegram: webhook at {settings.public_url}/telegram/webhook")
+    else:
+        lines.append("Telegram: long polling")
+    return lines
 
 
 @app.command()
@@ -115,9 +135,9 @@ def chat_command(
         raise typer.Exit(2) from None
     voicebank = assemble(settings)
     unconfigured = []
-    if not settings.twilio_account_sid:
+    if not settings.sms_on:
         unconfigured.append("sms")
-    if settings.telegram_token is None:
+    if not settings.telegram_on:
         unconfigured.append("telegram")
     interactive = sys.stdin.isatty()
 

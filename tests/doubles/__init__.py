@@ -21,7 +21,6 @@ import contextlib
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
@@ -135,7 +134,11 @@ class HttpDouble:
             target=self._run, args=(ready,), name=f"{type(self).__name__}-server", daemon=True
         )
         self._thread.start()
-        self._port = ready.result(timeout=10)
+        try:
+            self._port = ready.result(timeout=10)
+        except BaseException:
+            self.close()
+            raise
         return self
 
     def close(self) -> None:
@@ -368,19 +371,3 @@ class HttpDouble:
             await asyncio.sleep(0)  # let released handlers answer before the server shuts
             await runner.cleanup()
 
-
-def decode_form_values(
-    values: Iterable[tuple[str, Any]], *, repeated: Callable[[str], bool] = lambda _: False
-) -> dict[str, Any]:
-    """Fold (name, value) pairs into a dict; names for which ``repeated`` is true, or that
-    occur more than once, become lists."""
-    result: dict[str, Any] = {}
-    for name, value in values:
-        if name in result:
-            previous = result[name]
-            result[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
-        elif repeated(name):
-            result[name] = [value]
-        else:
-            result[name] = value
-    return result

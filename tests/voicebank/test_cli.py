@@ -188,3 +188,26 @@ def test_staff_set_up_a_service_and_a_person_and_cannot_reuse_a_code_or_address(
     assert [line.split() for line in services.stdout.splitlines()] == [
         ["OAK9", "Willow", "House", "(Riverside)"]
     ]
+
+
+def test_run_says_which_channels_are_on_and_what_to_give_the_providers() -> None:
+    from voicebank.cli import describe_channels
+    from voicebank.settings import load_settings
+
+    off = describe_channels(load_settings(twilio_account_sid=None, telegram_token=None))
+    on = describe_channels(load_settings(
+        public_url="https://voicebank.example.org", twilio_account_sid="AC" + "0" * 32,
+        twilio_auth_token="token", twilio_from="+447700900000",  # noqa: S106
+        telegram_token="123:abc", telegram_webhook_secret="secret-1",  # noqa: S106
+    ))
+
+    assert off == [
+        "SMS: off (set VOICEBANK_TWILIO_ACCOUNT_SID, VOICEBANK_TWILIO_AUTH_TOKEN and "
+        "VOICEBANK_TWILIO_FROM)",
+        "Telegram: off (set VOICEBANK_TELEGRAM_TOKEN)",
+    ]
+    assert on == [
+        "SMS: from +447700900000; give Twilio the webhook "
+        "https://voicebank.example.org/sms/twilio (HTTP POST)",
+        "Telegram: webhook at https://voicebank.example.org/telegram/webhook",
+    ]
