@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import httpx
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.rest.api.v2010.account.message import MessageInstance
@@ -142,18 +142,20 @@ class TwilioSender:
         try:
             return await self.client.messages.create_async(**fields)
         except TwilioRestException as error:
-            raise _failure(error) from error
+            raise _failure(error.status, error.code, error.msg) from error
+        except TwilioServiceException as error:  # the newer problem-details form
+            raise _failure(error.status, error.code, str(error)) from error
         except (httpx.HTTPError, TimeoutError) as error:
             raise TemporaryFailure(f"could not reach Twilio: {error!r}") from error
 
 
-def _failure(error: TwilioRestException) -> Exception:
-    reason = f"Twilio {error.status} error {error.code}: {error.msg}"
-    if error.code == UNSUBSCRIBED:
+def _failure(status: int, code: int | None, message: str) -> Exception:
+    reason = f"Twilio {status} error {code}: {message}"
+    if code == UNSUBSCRIBED:
         return Unreachable(f"the number has opted out of texts (Twilio error {UNSUBSCRIBED})")
-    if error.status == 429 or error.status >= 500:
+    if status == 429 or status >= 500:
         return TemporaryFailure(reason)
-    if error.status in (401, 403):
+    if status in (401, 403):
         # Wrong credentials are the deployment's mistake, not the message's: keep it.
         return TemporaryFailure(reason)
     return PermanentFailure(reason)

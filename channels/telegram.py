@@ -108,7 +108,12 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     rest = text.strip()
     while len(rest) > limit:
         window = rest[:limit]
-        cut = max(window.rfind("\n\n"), window.rfind("\n"), window.rfind(" "))
+        # A paragraph break if there is one in the second half, else a line break, else
+        # a space; a hard cut only inside a word longer than a whole message.
+        cut = next(
+            (at for at in (window.rfind(sep) for sep in ("\n\n", "\n")) if at > limit // 2),
+            window.rfind(" "),
+        )
         if cut <= 0:
             cut = limit
         pieces.append(rest[:cut].rstrip())
@@ -199,7 +204,10 @@ def photo_from(media_dir: Path) -> PhotoSource:
     def source(picture: str) -> str | bytes | None:
         if picture.startswith(("http://", "https://")):
             return picture
-        path = (root / picture).resolve()
+        try:
+            path = (root / picture).resolve()
+        except (ValueError, OSError):
+            return None
         if not path.is_relative_to(root) or not path.is_file():
             log.warning("picture %r is not in the media folder %s; sending text only", picture,
                         root)
@@ -253,10 +261,12 @@ class TelegramPoller:
         and Telegram sends them again.
         """
         self._stopping = False
+        webhook_cleared = False
         while not self._stopping:
             try:
-                if self.offset is None:
+                if not webhook_cleared:
                     await self.bot.delete_webhook()  # getUpdates refuses while one is set
+                    webhook_cleared = True
                 await self.poll_once()
             except RetryAfter as error:
                 await asyncio.sleep(retry_after_seconds(error))
