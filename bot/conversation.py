@@ -86,6 +86,26 @@ class Flow(Protocol):
         """What a sensible answer to ``pending`` leads to."""
         ...
 
+    def special(self, pending: Pending, text: str, texts: Catalogue, *, easy: bool
+                ) -> Turn | None:
+        """A reply the flow reads before it is taken as an answer (SKIP, "?"), or None."""
+        ...
+
+    def unavailable(self, texts: Catalogue, *, easy: bool) -> str | None:
+        """What to say instead of starting, when there is nothing to start; else None."""
+        ...
+
+
+class PlainFlow:
+    """The parts of a flow most flows need no more of: no special replies, always there."""
+
+    def special(self, pending: Pending, text: str, texts: Catalogue, *, easy: bool
+                ) -> Turn | None:
+        return None
+
+    def unavailable(self, texts: Catalogue, *, easy: bool) -> str | None:
+        return None
+
 
 def interpret(question: Question, text: str, vocabulary: Vocabulary) -> Answer | None:
     """Read a reply to ``question`` tolerantly; None when it cannot be understood."""

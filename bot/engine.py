@@ -37,6 +37,8 @@ from bot.rules import (
     ask,
     take_step,
 )
+from bot.surveys import turns as survey_turns
+from bot.surveys.flow import SURVEY, FinishSurvey, RecordSurveyAnswer, StopSurvey
 from storage import conversations, inbox, outbox, people
 from storage.audit import record_audit
 from storage.database import lock_name, transaction
@@ -148,13 +150,24 @@ class ConversationEngine:
         pending = (
             Pending(saved.flow, saved.step, dict(saved.context), saved.misses) if saved else None
         )
+        surveys = survey_turns.prepare(session=session, person=person, pending=pending)
+        if surveys.drop_pending:
+            pending = None
+        script = replace(script, flows={**script.flows, SURVEY: surveys.flow})
         turn = take_step(person=view, pending=pending, text=text, script=script)
         facts, said = self._perform(session, turn.effects, person, message, script, now)
         next_question = turn.next
         if next_question is not None and facts:
             next_question = replace(next_question, context={**next_question.context, **facts})
+        if next_question is None:
+            offered = survey_turns.offer_next(session=session, person=person, view=view,
+                                              effects=turn.effects)
+            said.extend(offered.say)
+            next_question = offered.next
         self._save_pending(session, person.id, next_question, now)
-        self._queue(session, message, person, [*turn.say, *said], profile, now)
+        notes = [Outgoing(script.texts.text("survey.closed", easy=view.easy_words))] if (
+            surveys.pending_closed) else []
+        self._queue(session, message, person, [*notes, *turn.say, *said], profile, now)
         return person.id
 
     def _onboard(
@@ -233,6 +246,8 @@ class ConversationEngine:
                     suggestion = session.get_one(Suggestion, suggestion_id)
                     suggestion.topic = topic
                     session.add(suggestion)
+                case RecordSurveyAnswer() | FinishSurvey() | StopSurvey():
+                    survey_turns.record(session=session, person=person, effect=effect, now=now)
                 case _:
                     raise TypeError(f"no way to record {effect!r}")
         return facts, said

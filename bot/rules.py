@@ -113,6 +113,11 @@ def _answer(
     flow = script.flows.get(pending.flow)
     if flow is None:
         return _ask(Turn(), Pending(MENU, START_STEP), person, script)
+    special = flow.special(pending, text, texts, easy=person.easy_words)
+    if special is not None:
+        if special.next is None:
+            return special
+        return _ask(replace(special, next=None), special.next, person, script)
     question = flow.question(pending.step, pending.context, texts)
     answer = interpret(question, text, script.vocabulary)
     if answer is None:
@@ -154,6 +159,9 @@ def _ask(
 ) -> Turn:
     flow = script.flows[pending.flow]
     if pending.step == START_STEP:
+        instead = flow.unavailable(script.texts, easy=person.easy_words)
+        if instead is not None:
+            return replace(turn, say=(*turn.say, Outgoing(instead)), next=None)
         pending = replace(pending, step=flow.first_step, misses=0)
     question = flow.question(pending.step, pending.context, script.texts)
     message = render_question(question, script.texts, easy=person.easy_words, before=before)

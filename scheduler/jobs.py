@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from zoneinfo import ZoneInfo
+
 from bot.engine import ConversationEngine
+from bot.surveys.invitations import TickReport, survey_tick
 
 log = logging.getLogger(__name__)
 
@@ -16,3 +19,10 @@ async def handle_waiting_messages(engine: ConversationEngine) -> int:
     if handled:
         log.info("handled %d waiting messages", handled)
     return handled
+
+
+async def run_survey_tick(engine: ConversationEngine, timezone: str) -> TickReport:
+    """Open and close surveys whose time has come, and send due reminders."""
+    return await asyncio.to_thread(
+        survey_tick, database=engine.database, now=engine.clock.now(), zone=ZoneInfo(timezone)
+    )

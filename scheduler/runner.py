@@ -5,9 +5,10 @@ from __future__ import annotations
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.engine import ConversationEngine
-from scheduler.jobs import handle_waiting_messages
+from scheduler.jobs import handle_waiting_messages, run_survey_tick
 
 SWEEP_SECONDS = 30
+TICK_SECONDS = 60
 
 
 def build_scheduler(*, engine: ConversationEngine, timezone: str) -> AsyncIOScheduler:
@@ -19,6 +20,15 @@ def build_scheduler(*, engine: ConversationEngine, timezone: str) -> AsyncIOSche
         seconds=SWEEP_SECONDS,
         args=[engine],
         id="handle_waiting_messages",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        run_survey_tick,
+        "interval",
+        seconds=TICK_SECONDS,
+        args=[engine, timezone],
+        id="survey_tick",
         max_instances=1,
         coalesce=True,
     )

@@ -230,3 +230,110 @@ class Suggestion(SQLModel, table=True):
     topic: str = Field(default="", max_length=40)
     inbox_id: int | None = Field(default=None, foreign_key="inbox.id")
     created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+
+
+class SurveyStatus(StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class ParticipantStatus(StrEnum):
+    INVITED = "invited"
+    ANSWERING = "answering"
+    FINISHED = "finished"
+    STOPPED = "stopped"
+
+
+class Survey(SQLModel, table=True):
+    """A survey: questions asked one at a time to an audience, between two times.
+
+    ``audience_kind`` is everyone, constituency, service or role; ``audience_value`` names
+    which (a constituency's name, a service's join code, a role). ``reminders`` are seconds
+    before closing at which those who have not finished are reminded.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)
+    intro: str = Field(default="", sa_column=Column(Text, nullable=False))
+    status: str = Field(default=SurveyStatus.DRAFT, max_length=20, index=True)
+    opens_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closes_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    anonymous: bool = False
+    dont_know: bool = True
+    audience_kind: str = Field(default="everyone", max_length=20)
+    audience_value: str = Field(default="", max_length=120)
+    reminders: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    translations: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SurveyQuestion(SQLModel, table=True):
+    """One question of a survey; ``simpler`` is sent when the person replies "?"."""
+
+    __tablename__ = "survey_question"
+    __table_args__ = (
+        UniqueConstraint("survey_id", "position", name="uq_survey_question_position"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    survey_id: int = Field(foreign_key="survey.id", index=True)
+    position: int
+    kind: str = Field(max_length=20)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    simpler: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    standard: str | None = Field(default=None, max_length=20)
+    translations: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+
+
+class SurveyOption(SQLModel, table=True):
+    __tablename__ = "survey_option"
+    __table_args__ = (UniqueConstraint("question_id", "number", name="uq_survey_option_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    question_id: int = Field(foreign_key="survey_question.id", index=True)
+    number: int
+    label: str = Field(max_length=120)
+    emoji: str = Field(default="", max_length=20)
+    picture: str | None = Field(default=None, max_length=500)
+    value: str = Field(max_length=60)
+    translations: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+
+
+class SurveyParticipant(SQLModel, table=True):
+    """Who was asked, how far they got and whether they finished: never what they said."""
+
+    __tablename__ = "survey_participant"
+
+    survey_id: int = Field(foreign_key="survey.id", primary_key=True)
+    person_id: int = Field(foreign_key="person.id", primary_key=True, index=True)
+    status: str = Field(default=ParticipantStatus.INVITED, max_length=20)
+    position: int = 0
+    invited_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SurveyAnswer(SQLModel, table=True):
+    """One answer. In an anonymous survey it has no person and no time, only where from."""
+
+    __tablename__ = "survey_answer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    survey_id: int = Field(foreign_key="survey.id", index=True)
+    question_id: int = Field(foreign_key="survey_question.id", index=True)
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    service_id: int | None = Field(default=None, foreign_key="service.id")
+    constituency_id: int | None = Field(default=None, foreign_key="constituency.id")
+    option_number: int | None = None
+    value: str = Field(default="", max_length=60)
+    text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -7,11 +7,14 @@ from collections.abc import Mapping
 from bot.conversation import Flow
 from bot.flows.idea import IdeaFlow
 from bot.flows.menu import MenuFlow
+from bot.surveys.flow import SurveyFlow
 
 
 def standard_flows() -> Mapping[str, Flow]:
     """Every flow by name; the engine is given this mapping, so tests can give another."""
-    flows: list[Flow] = [MenuFlow(), IdeaFlow()]
+    # The survey flow here has no surveys; the engine gives each turn one with the
+    # surveys the person who wrote is part of.
+    flows: list[Flow] = [MenuFlow(), IdeaFlow(), SurveyFlow(surveys={}, language="en")]
     by_name: dict[str, Flow] = {}
     for flow in flows:
         if flow.name in by_name:

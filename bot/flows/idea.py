@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.catalogue import Catalogue
-from bot.conversation import Answer, Kind, Pending, Question, Turn
+from bot.conversation import Answer, Kind, Pending, PlainFlow, Question, Turn
 from bot.messages import Option, Outgoing
 
 IDEA = "idea"
@@ -37,7 +37,7 @@ class SetIdeaTopic:
     topic: str
 
 
-class IdeaFlow:
+class IdeaFlow(PlainFlow):
     name = IDEA
     keyword: str | None = "idea"
     first_step = TEXT

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.catalogue import Catalogue
-from bot.conversation import Answer, Kind, Pending, Question, Turn
+from bot.conversation import Answer, Kind, Pending, PlainFlow, Question, Turn
 from bot.messages import Option
 
 MENU = "menu"
@@ -26,11 +26,12 @@ class MenuEntry:
 
 ENTRIES = (
     MenuEntry(value="idea", emoji="💡", keyword="idea"),
+    MenuEntry(value="survey", emoji="📝", keyword="survey"),
     MenuEntry(value=HELP, emoji="❓", keyword="help"),
 )
 
 
-class MenuFlow:
+class MenuFlow(PlainFlow):
     name = MENU
     keyword: str | None = "menu"
     first_step = CHOOSE

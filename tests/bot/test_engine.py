@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from bot.catalogue import Catalogue
 from bot.clock import ManualClock
-from bot.conversation import Answer, Flow, Kind, Pending, Question, Turn
+from bot.conversation import Answer, Flow, Kind, Pending, PlainFlow, Question, Turn
 from bot.engine import ConversationEngine
 from bot.flows import standard_flows
 from bot.messages import Inbound
@@ -246,11 +246,11 @@ def test_the_communication_profile_shapes_every_reply(database, engine, clock):
     assert "🤝" not in help_text
     last = rows(database, OutboxMessage)[-1]
     assert last.text == menu
-    assert [o["emoji"] for o in last.options] == ["", ""]
+    assert [o["emoji"] for o in last.options] == ["", "", ""]
     assert last.audio is True
 
 
-class BrokenFlow:
+class BrokenFlow(PlainFlow):
     """An idea flow whose answers fail, standing in for a bug in some future flow."""
 
     name = "idea"

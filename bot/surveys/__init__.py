@@ -1,0 +1,1 @@
+"""Picture-and-number surveys: definitions, the conversation, reminders and results."""
