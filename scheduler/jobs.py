@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-
 from zoneinfo import ZoneInfo
 
 from bot.engine import ConversationEngine
