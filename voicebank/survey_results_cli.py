@@ -9,9 +9,9 @@ import typer
 from sqlmodel import Session
 
 from bot.surveys.results import SurveyResults, compute_results
-from storage.database import create_database_engine
 from bot.surveys.results_store import answer_rows, participation
 from bot.surveys.store import load_survey
+from storage.database import create_database_engine
 from voicebank.settings import SettingsError, load_settings
 from voicebank.survey_report import results_csv, results_table, write_charts
 

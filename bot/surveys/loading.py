@@ -34,9 +34,11 @@ Times are read in the organisation's time zone and returned in UTC; a time that 
 twice when the clocks go back in October is the first of the two. A survey with an
 ``opens`` time is "scheduled", one without is a "draft".
 
-Only ``true`` and ``false`` are yes-or-no values and only plain digits are numbers, so
-``label: No`` and ``standard: 1.10`` mean what they say. Every mistake is reported with
-its line and field, questions and options counted from 1: ``survey.yaml, line 14:
+YAML itself reads only ``true`` and ``false`` as yes-or-no and only plain digits as numbers,
+so ``label: No`` and ``standard: 1.10`` mean what they say; inside ``{ }``, put text with
+a ``?``, ``:`` or ``,`` in quotes. The values ``dont_know`` and ``skip`` are kept for
+people who do not know or skip. Every mistake is reported with its line and field,
+questions and options counted from 1: ``survey.yaml, line 14:
 questions[2].options[1].number: must be a whole number from 1 to 9``.
 """
 
@@ -136,7 +138,7 @@ class _Places:
     def __init__(self) -> None:
         self.lines: dict[Path, int] = {}
         self.lists: set[Path] = set()
-        self.problems: list[tuple[Path, str]] = []
+        self.repeated: list[tuple[int, Path]] = []
 
     def visit(self, loader: _SurveyLoader, node: yaml.Node, path: Path, depth: int = 0) -> None:
         self.lines.setdefault(path, node.start_mark.line + 1)
@@ -154,8 +156,7 @@ class _Places:
                     continue
                 line = key_node.start_mark.line + 1
                 if key in first_seen:
-                    self.problems.append(((*path, key), f"is given twice (also on line "
-                                                        f"{first_seen[key]})"))
+                    self.repeated.append((line, (*path, key)))
                     continue
                 first_seen[key] = line
                 self.lines[(*path, key)] = line
@@ -179,30 +180,26 @@ class _Places:
 
 # -- the shape of each part, checked by pydantic ----------------------------------------------
 
-def _custom(kind: str, message: str) -> PydanticCustomError:
-    return PydanticCustomError(kind, message)
-
-
 def _number_as_text(value: object) -> object:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 def _option_number(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 9:
-        raise _custom("option_number", "must be a whole number from 1 to 9")
+        raise PydanticCustomError("option_number", "must be a whole number from 1 to 9")
     return value
 
 
 def _standard(value: object) -> str:
     text = str(_number_as_text(value)).strip()
     if not re.fullmatch(r"[0-9]{1,3}(?:\.[0-9]{1,3}){0,3}", text):
-        raise _custom("standard", "must be a participation standard's number, like 3.2")
+        raise PydanticCustomError("standard", "must be a participation standard's number, like 3.2")
     return text
 
 
 def _language(value: str) -> str:
     if not re.fullmatch(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})?", value):
-        raise _custom("language", "is not a language code like cy or pl")
+        raise PydanticCustomError("language", "is not a language code like cy or pl")
     return value
 
 
@@ -216,12 +213,12 @@ def parse_local_time(value: str, zone: ZoneInfo) -> datetime:
     """
     match = _LOCAL_TIME.fullmatch(value.strip())
     if match is None:
-        raise _custom("local_time", "write the date and time like 2026-12-01 09:00")
+        raise PydanticCustomError("local_time", "write the date and time like 2026-12-01 09:00")
     year, month, day, hour, minute, second = (int(part or 0) for part in match.groups())
     try:
         local = datetime(year, month, day, hour, minute, second, tzinfo=zone, fold=0)
     except ValueError:
-        raise _custom("local_time", "is not a real date and time") from None
+        raise PydanticCustomError("local_time", "is not a real date and time") from None
     return local.astimezone(UTC)
 
 
@@ -234,9 +231,9 @@ def parse_reminder(value: object) -> timedelta:
     """``2 days``, ``3 hours``, ``90 minutes`` as a timedelta."""
     match = re.fullmatch(r"(\d+)\s*([a-z]+)", str(value).strip().lower())
     if isinstance(value, bool) or match is None or match.group(2) not in _UNITS:
-        raise _custom("reminder", "write it like 2 days, 3 hours or 90 minutes")
+        raise PydanticCustomError("reminder", "write it like 2 days, 3 hours or 90 minutes")
     if int(match.group(1)) == 0:
-        raise _custom("reminder", "must be more than 0")
+        raise PydanticCustomError("reminder", "must be more than 0")
     return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
 
 
@@ -305,7 +302,7 @@ class SurveyFile(_Part):
         if value is None:
             return None
         if not isinstance(value, str):
-            raise _custom("local_time", "write the date and time like 2026-12-01 09:00")
+            raise PydanticCustomError("local_time", "write the date and time like 2026-12-01 09:00")
         zone: ZoneInfo = info.context["zone"] if info.context else ZoneInfo("UTC")
         return parse_local_time(value, zone)
 
@@ -315,6 +312,8 @@ _MESSAGES = {
     "string_type": "must be text",
     "string_too_short": "must not be empty",
     "string_too_long": "is too long: at most {max_length} characters",
+    "too_short": "must not be empty",
+    "too_long": "is too long: at most {max_length} characters",
     "bool_type": "must be true or false",
     "bool_parsing": "must be true or false",
     "int_type": "must be a whole number",
@@ -386,8 +385,12 @@ def load_survey_yaml(text: str, *, source: str, zone: ZoneInfo) -> SurveyDef:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else 1
         reason = error.problem or error.context or "cannot be read"
-        if "\t" in reason or "'\\t'" in reason:
-            reason += " (use spaces, not tabs, to indent)"
+        if "'\\t'" in reason:
+            reason += " (indent with spaces, not tabs)"
+        elif "got '?'" in reason:
+            reason += " (put text with a ? in quotes)"
+        elif "not allowed here" in reason or "expected <block end>" in reason:
+            reason += " (check the spaces at the start of this line and the one before)"
         raise SurveyFileError(source, [SurveyFileProblem(
             line, "", f"this is not valid YAML: {reason}")]) from None
     except yaml.YAMLError as error:
@@ -404,7 +407,7 @@ def load_survey_yaml(text: str, *, source: str, zone: ZoneInfo) -> SurveyDef:
             places.line(()), "", "this is not a survey: a survey file is lines of "
             "`name: value`, starting with title: and with a list of questions:")])
 
-    problems = places.problems
+    problems: list[tuple[Path, str]] = []
     survey = _validate(SurveyFile, data, (), problems, zone)
     audience = _audience(data.get("audience", "everyone"), problems)
     raw_questions = data.get("questions")
@@ -422,10 +425,13 @@ def load_survey_yaml(text: str, *, source: str, zone: ZoneInfo) -> SurveyDef:
     if survey is not None:
         _check_times(survey, problems.append)
 
-    if problems or survey is None or audience is None:
+    if problems or places.repeated or survey is None or audience is None:
         found = sorted(
-            (SurveyFileProblem(places.line(path), places.name(path), message)
-             for path, message in problems),
+            [SurveyFileProblem(places.line(path), places.name(path), message)
+             for path, message in problems]
+            + [SurveyFileProblem(line, places.name(path),
+                                 f"is given twice (also on line {places.line(path)})")
+               for line, path in places.repeated],
             key=lambda problem: problem.line,
         )
         raise SurveyFileError(source, found)
@@ -441,7 +447,7 @@ def load_survey_yaml(text: str, *, source: str, zone: ZoneInfo) -> SurveyDef:
         reminders=tuple(sorted(survey.reminders, reverse=True)),
         translations={
             language: _given(title=words.title, intro=words.intro)
-            for language, words in survey.translations.items()
+            for language, words in survey.translations.items() if words.title or words.intro
         },
         status=(SurveyStatus.SCHEDULED if survey.opens else SurveyStatus.DRAFT).value,
     )
@@ -455,8 +461,8 @@ def _given(**texts: str | None) -> dict[str, str]:
 
 
 def _audience(raw: object, problems: list[tuple[Path, str]]) -> Audience | None:
-    how = ("write everyone, or one of constituency: NAME, service: JOIN CODE or role: "
-           + ", ".join(Role))
+    how = ("write everyone, or one of constituency: NAME, service: JOIN CODE or role: ROLE ("
+           + ", ".join(Role) + ")")
     if isinstance(raw, str) and raw.strip().lower() == AudienceKind.EVERYONE:
         return Audience()
     if not isinstance(raw, dict) or len(raw) != 1:
@@ -481,15 +487,17 @@ def _audience(raw: object, problems: list[tuple[Path, str]]) -> Audience | None:
 
 
 def _check_times(survey: SurveyFile, report: Report) -> None:
-    if survey.opens and survey.closes and survey.closes <= survey.opens:
+    open_for = survey.closes - survey.opens if survey.opens and survey.closes else None
+    if open_for is not None and open_for <= timedelta(0):
         report((("closes",), "must be after opens"))
+        open_for = None
     seen: set[timedelta] = set()
     for index, reminder in enumerate(survey.reminders):
         if reminder in seen:
             report((("reminders", index), "is given twice"))
-        seen.add(reminder)
-        if survey.opens and survey.closes and reminder >= survey.closes - survey.opens:
+        elif open_for is not None and reminder >= open_for:
             report((("reminders", index), "would come before the survey opens"))
+        seen.add(reminder)
 
 
 def _slug(label: str, number: int) -> str:
@@ -563,11 +571,11 @@ def _options(given: list[OptionFile], at: Path, report: Report) -> list[OptionDe
             report(((*at, index, "number"),
                     f"{option.number} is already the number of another option"))
         elif value in (DONT_KNOW, SKIPPED):
-            report(((*at, index, field), f"the value {value} is kept for people who skip or "
-                                         "do not know; give this option another value:"))
+            report(((*at, index, field), f"gives the value {value}, which is kept for people "
+                                         "who skip or do not know; give it another value"))
         elif value in values:
             report(((*at, index, field), f"gives the value {value}, like another option; "
-                                         "give each option its own value:"))
+                                         "give each option its own value"))
         numbers.add(option.number)
         values.add(value)
         options.append(OptionDef(number=option.number, label=option.label, value=value,

@@ -11,8 +11,8 @@ from sqlmodel import Session
 from bot.clock import ManualClock
 from bot.surveys.definition import DONT_KNOW, SKIPPED
 from bot.surveys.results import AnswerRow
-from storage.database import transaction
 from bot.surveys.results_store import answer_rows, participation
+from storage.database import transaction
 from storage.tables import (
     Constituency,
     ParticipantStatus,

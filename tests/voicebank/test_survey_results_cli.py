@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from bot.conversation import Kind
 from bot.surveys.definition import DONT_KNOW, SKIPPED, OptionDef, QuestionDef, SurveyDef
+from bot.surveys.store import load_survey, save_survey
 from storage.database import create_database_engine, transaction
 from storage.migrate import upgrade_database
-from bot.surveys.store import load_survey, save_survey
 from storage.tables import (
     Constituency,
     ParticipantStatus,
