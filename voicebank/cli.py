@@ -21,6 +21,7 @@ from storage.tables import Address, Constituency, Person, PersonRole, Role, Serv
 from voicebank.chat import chat, lines_from
 from voicebank.demo import demo_services, ensure_demo_organisation
 from voicebank.settings import Settings, SettingsError, load_settings
+from voicebank.survey_cli import survey_app
 from voicebank.wiring import Voicebank, assemble
 
 app = typer.Typer(help="Voicebank: hear the people you support, by chat and SMS.",
@@ -33,6 +34,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(person_app, name="person")
 app.add_typer(service_app, name="service")
 app.add_typer(constituency_app, name="constituency")
+app.add_typer(survey_app, name="survey")
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]

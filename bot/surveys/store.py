@@ -1,25 +1,27 @@
-"""Surveys in the database: a :class:`SurveyDef` saved as rows, and loaded back."""
+"""Surveys, their questions and options: saved from and loaded back into plain SurveyDefs."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session, col, select
 
 from bot.conversation import Kind
-from bot.surveys.definition import (
-    Audience,
-    AudienceKind,
-    OptionDef,
-    QuestionDef,
-    SurveyDef,
-)
+from bot.surveys.definition import Audience, AudienceKind, OptionDef, QuestionDef, SurveyDef
 from storage.tables import Survey, SurveyOption, SurveyQuestion, SurveyStatus
 
 
 def save_survey(*, session: Session, survey: SurveyDef, now: datetime) -> int:
-    """Store a new survey with its questions and options; returns its id."""
-    status = SurveyStatus.SCHEDULED if survey.opens_at is not None else SurveyStatus.DRAFT
+    """Store ``survey`` with its questions and options as a new survey; returns its id.
+
+    Reminders are stored as seconds before closing; translations as JSON, an option's
+    labels in other languages in its own row.
+    """
+    status = survey.status
+    if status == SurveyStatus.DRAFT and survey.opens_at is not None:
+        status = SurveyStatus.SCHEDULED  # a survey with an opening time opens by itself
     row = Survey(
         title=survey.title,
         intro=survey.intro,
@@ -28,10 +30,10 @@ def save_survey(*, session: Session, survey: SurveyDef, now: datetime) -> int:
         closes_at=survey.closes_at,
         anonymous=survey.anonymous,
         dont_know=survey.dont_know,
-        audience_kind=str(survey.audience.kind),
+        audience_kind=survey.audience.kind.value,
         audience_value=survey.audience.value,
-        reminders=[int(before.total_seconds()) for before in survey.reminders],
-        translations={lang: dict(texts) for lang, texts in survey.translations.items()},
+        reminders=[round(reminder.total_seconds()) for reminder in survey.reminders],
+        translations=_plain(survey.translations),
         created_at=now,
     )
     session.add(row)
@@ -41,17 +43,17 @@ def save_survey(*, session: Session, survey: SurveyDef, now: datetime) -> int:
         question_row = SurveyQuestion(
             survey_id=row.id,
             position=question.position,
-            kind=str(question.kind),
+            kind=question.kind.value,
             text=question.text,
             simpler=question.simpler,
             standard=question.standard,
-            translations={lang: dict(texts) for lang, texts in question.translations.items()},
+            translations=_plain(question.translations),
         )
         session.add(question_row)
         session.flush()
         assert question_row.id is not None
-        for option in question.options:
-            session.add(SurveyOption(
+        session.add_all(
+            SurveyOption(
                 question_id=question_row.id,
                 number=option.number,
                 label=option.label,
@@ -59,56 +61,85 @@ def save_survey(*, session: Session, survey: SurveyDef, now: datetime) -> int:
                 picture=option.picture,
                 value=option.value,
                 translations=dict(option.labels),
-            ))
+            )
+            for option in question.options
+        )
     session.flush()
     return row.id
 
 
 def load_survey(*, session: Session, survey_id: int) -> SurveyDef | None:
-    """The survey as plain data, with its ids; None if there is no such survey."""
+    """The survey as plain data, with its id, its questions' ids and its status; None if
+    there is no such survey."""
     row = session.get(Survey, survey_id)
     if row is None:
         return None
-    question_rows = list(session.exec(
+    question_rows = session.exec(
         select(SurveyQuestion).where(SurveyQuestion.survey_id == survey_id)
         .order_by(col(SurveyQuestion.position))
-    ))
-    ids = [q.id for q in question_rows]
-    options: dict[int, list[SurveyOption]] = {}
-    if ids:
-        for option in session.exec(
-            select(SurveyOption).where(col(SurveyOption.question_id).in_(ids))
-            .order_by(col(SurveyOption.question_id), col(SurveyOption.number))
-        ):
-            options.setdefault(option.question_id, []).append(option)
-    questions = tuple(
-        QuestionDef(
-            id=q.id,
-            position=q.position,
-            kind=Kind(q.kind),
-            text=q.text,
-            simpler=q.simpler,
-            standard=q.standard,
-            translations=q.translations,
-            options=tuple(
-                OptionDef(number=o.number, label=o.label, value=o.value, emoji=o.emoji,
-                          picture=o.picture, labels=o.translations)
-                for o in options.get(q.id or 0, [])
-            ),
-        )
-        for q in question_rows
-    )
+    ).all()
+    options: dict[int, list[OptionDef]] = {}
+    for option in session.exec(
+        select(SurveyOption)
+        .where(col(SurveyOption.question_id).in_([q.id for q in question_rows]))
+        .order_by(col(SurveyOption.question_id), col(SurveyOption.number))
+    ):
+        options.setdefault(option.question_id, []).append(OptionDef(
+            number=option.number, label=option.label, value=option.value, emoji=option.emoji,
+            picture=option.picture, labels=dict(option.translations),
+        ))
     return SurveyDef(
         id=row.id,
         title=row.title,
         intro=row.intro,
-        questions=questions,
+        status=row.status,
         audience=Audience(kind=AudienceKind(row.audience_kind), value=row.audience_value),
         opens_at=row.opens_at,
         closes_at=row.closes_at,
         anonymous=row.anonymous,
         dont_know=row.dont_know,
         reminders=tuple(timedelta(seconds=seconds) for seconds in row.reminders),
-        translations=row.translations,
-        status=row.status,
+        translations=_plain(row.translations),
+        questions=tuple(
+            QuestionDef(
+                id=q.id,
+                position=q.position,
+                kind=Kind(q.kind),
+                text=q.text,
+                simpler=q.simpler,
+                standard=q.standard,
+                options=tuple(options.get(q.id, ())) if q.id is not None else (),
+                translations=_plain(q.translations),
+            )
+            for q in question_rows
+        ),
     )
+
+
+def list_surveys(*, session: Session) -> list[Survey]:
+    """Every survey, oldest first."""
+    return list(session.exec(select(Survey).order_by(col(Survey.id))).all())
+
+
+def set_times(
+    *, session: Session, survey_id: int, opens_at: datetime | None, closes_at: datetime | None
+) -> Survey:
+    """Set when a survey opens and closes (aware datetimes).
+
+    A survey not yet open becomes scheduled when it has an opening time and a draft when
+    it has none; an open or closed survey keeps its status.
+    """
+    if opens_at is not None and closes_at is not None and closes_at <= opens_at:
+        raise ValueError("a survey must close after it opens")
+    row = session.get_one(Survey, survey_id)
+    row.opens_at, row.closes_at = opens_at, closes_at
+    if row.status in (SurveyStatus.DRAFT, SurveyStatus.SCHEDULED):
+        row.status = SurveyStatus.SCHEDULED if opens_at is not None else SurveyStatus.DRAFT
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _plain(translations: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+    """Translations as plain dicts of text, by language, ready for a JSON column."""
+    return {language: dict(texts) for language, texts in translations.items()}

@@ -164,9 +164,10 @@ def offer_next(
         texts = load_catalogue(person.language)
         script = Script(flows={**standard_flows(), SURVEY: flow}, texts=texts,
                         vocabulary=load_vocabulary(person.language))
-        lead = "survey.resume" if progress.status == ParticipantStatus.ANSWERING else (
-            "survey.another")
+        if progress.status == ParticipantStatus.ANSWERING:
+            lead = texts.text("survey.resume", easy=view.easy_words)
+        else:
+            lead = texts.text("survey.another", easy=view.easy_words)
         turn = ask(Pending(SURVEY, step), view, script)
-        return Offer(say=[Outgoing(texts.text(lead, easy=view.easy_words)), *turn.say],
-                     next=turn.next)
+        return Offer(say=[Outgoing(lead), *turn.say], next=turn.next)
     return Offer()
