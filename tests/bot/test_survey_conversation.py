@@ -403,3 +403,33 @@ def test_the_tick_twice_invites_and_reminds_once(
     reminders = [r for r in rows if "Please answer our survey" in r.text]
     assert (len(invitations), len(reminders)) == (1, 1)
     assert survey_id
+
+
+def test_people_are_asked_in_their_own_language_where_the_survey_has_it(
+    database: Engine, engine: ConversationEngine, clock: ManualClock, org: dict[str, int]
+) -> None:
+    with transaction(database) as session:
+        person = session.get_one(people.Person, org["p1"])
+        person.language = "cy"
+        session.add(person)
+    welsh = how_are_things(
+        translations={"cy": {"title": "Sut mae pethau?"}},
+        questions=(QuestionDef(
+            position=1, kind=Kind.SCALE, text="How is your home?",
+            translations={"cy": {"text": "Sut mae eich cartref?"}},
+            options=(OptionDef(number=1, label="Good", value="good", emoji="😀",
+                               labels={"cy": "Da"}),
+                     OptionDef(number=2, label="Not good", value="bad", emoji="🙁")),
+        ),),
+    )
+    _open(database, clock, _save(database, clock, welsh))
+
+    in_welsh = Person(engine, "tel:+447700900101").inbox()
+    in_english = Person(engine, ANN).inbox()
+
+    assert "Sut mae pethau?" in in_welsh[0]
+    assert "Sut mae eich cartref?" in in_welsh[1]
+    assert "1 😀 Da" in in_welsh[1]
+    assert "2 🙁 Not good" in in_welsh[1], "no translation: the original label"
+    assert "How are things?" in in_english[0]
+    assert "1 😀 Good" in in_english[1]
