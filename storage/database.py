@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Table, event, insert, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
@@ -77,3 +78,17 @@ def lock_name(session: Session, name: str) -> None:
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": advisory_key(name)})
+
+
+def insert_unless_present(session: Session, table: Table, values: dict[str, Any]) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING id``: the new row's id, or None when a
+    row with the same unique key is already there (a provider's repeat, say)."""
+    dialect = session.get_bind().dialect.name
+    statement: sqlite.Insert | postgresql.Insert
+    if dialect == "postgresql":
+        statement = postgresql.insert(table).values(**values).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        statement = sqlite.insert(table).values(**values).on_conflict_do_nothing()
+    else:
+        return session.execute(insert(table).values(**values).returning(table.c.id)).scalar_one()
+    return session.execute(statement.returning(table.c.id)).scalar_one_or_none()

@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import insert
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from storage.database import insert_unless_present
 from storage.tables import DeliveryReport, OutboxMessage, OutboxStatus
 
 RANK = {
@@ -97,21 +96,13 @@ def _insert_ignoring_repeat(
     error_code: str | None,
     now: datetime,
 ) -> None:
-    values = {
+    insert_unless_present(session, DeliveryReport.__table__, {  # type: ignore[attr-defined]
         "channel": channel,
         "provider_id": provider_id[:100],
         "status": status,
         "error_code": error_code,
         "updated_at": now,
-    }
-    table = DeliveryReport.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(postgresql.insert(table).values(**values).on_conflict_do_nothing())
-    elif dialect == "sqlite":
-        session.execute(sqlite.insert(table).values(**values).on_conflict_do_nothing())
-    else:
-        session.execute(insert(table).values(**values))
+    })
 
 
 def _message_for(session: Session, report: DeliveryReport) -> OutboxMessage | None:

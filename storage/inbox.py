@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import func, insert
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from storage.database import insert_unless_present
 from storage.tables import InboxMessage, InboxStatus
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -50,18 +50,9 @@ def store_inbound(
         "provider_answered": provider_answered,
         "status": InboxStatus.RECEIVED,
     }
-    dialect = session.get_bind().dialect.name
     table = InboxMessage.__table__  # type: ignore[attr-defined]
-    statement: sqlite.Insert | postgresql.Insert
-    if dialect == "postgresql":
-        statement = postgresql.insert(table).values(**values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        statement = sqlite.insert(table).values(**values).on_conflict_do_nothing()
-    else:
-        result = session.execute(insert(table).values(**values).returning(table.c.id))
-        return result.scalar_one()
-    result = session.execute(statement.returning(table.c.id))
-    return result.scalar_one_or_none()
+    found: int | None = insert_unless_present(session, table, values)
+    return found
 
 
 def next_unhandled(*, session: Session, address: str) -> InboxMessage | None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -19,10 +17,11 @@ from storage.database import create_database_engine, transaction
 from storage.migrate import current_revision, upgrade_database
 from storage.tables import Address, Constituency, Person, PersonRole, Role, Service
 from voicebank.chat import chat, lines_from
+from voicebank.cli_support import command_settings, opened
 from voicebank.demo import demo_services, ensure_demo_organisation
-from voicebank.settings import Settings, SettingsError, load_settings
+from voicebank.settings import Settings
 from voicebank.survey_cli import survey_app
-from voicebank.wiring import Voicebank, assemble
+from voicebank.wiring import assemble
 
 app = typer.Typer(help="Voicebank: hear the people you support, by chat and SMS.",
                   no_args_is_help=True, add_completion=False)
@@ -40,22 +39,6 @@ Host = Annotated[str, typer.Option(help="Address to listen on.")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]
 
 
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as error:
-        typer.echo(f"Voicebank cannot start: {error}", err=True)
-        raise typer.Exit(2) from None
-
-
-@contextmanager
-def _opened() -> Iterator[Voicebank]:
-    """The assembled app for one staff command, closed when the command ends."""
-    voicebank = assemble(_settings())
-    try:
-        yield voicebank
-    finally:
-        voicebank.close()
 
 
 def _serve(settings: Settings, host: str, port: int) -> None:
@@ -72,7 +55,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 @app.command()
 def run(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Start the web app, the scheduler and the configured channels."""
-    settings = _settings()
+    settings = command_settings()
     typer.echo(f"Voicebank is listening on http://{host}:{port}  (database: "
                f"{make_url(settings.database_url).render_as_string(hide_password=True)})")
     for line in describe_channels(settings):
@@ -101,7 +84,7 @@ def describe_channels(settings: Settings) -> list[str]:
 @app.command()
 def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Fill a local SQLite file with a demo organisation and start the app on it."""
-    settings = _settings()
+    settings = command_settings()
     if make_url(settings.database_url).get_backend_name() != "sqlite":
         typer.echo("The demo fills a local SQLite file. Unset VOICEBANK_DATABASE_URL, or set it "
                    "to a sqlite:/// URL, to run it.", err=True)
@@ -129,7 +112,7 @@ def chat_command(
     urn: Annotated[str, typer.Option("--as", help="Who you are, e.g. tel:+447700900123.")],
 ) -> None:
     """Talk to the bot in this terminal as URN (one message a line when input is piped)."""
-    settings = _settings()
+    settings = command_settings()
     try:
         address = normalise_urn(urn)
     except InvalidURN as error:
@@ -170,7 +153,7 @@ def chat_command(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every database migration not yet applied."""
-    settings = _settings()
+    settings = command_settings()
     engine = create_database_engine(settings.database_url)
     upgrade_database(engine)
     typer.echo(f"The database is at revision {current_revision(engine)}.")
@@ -179,7 +162,7 @@ def db_upgrade() -> None:
 @constituency_app.command("add")
 def constituency_add(name: str) -> None:
     """Add a constituency."""
-    with _opened() as voicebank, transaction(voicebank.database) as session:
+    with opened() as voicebank, transaction(voicebank.database) as session:
         people.add_constituency(session=session, name=name)
     typer.echo(f"Added the constituency {name}.")
 
@@ -191,7 +174,7 @@ def service_add(
     code: Annotated[str, typer.Option(help="The join code on its poster, e.g. OAK3.")],
 ) -> None:
     """Add a service, with the join code people text to join it."""
-    with _opened() as voicebank, transaction(voicebank.database) as session:
+    with opened() as voicebank, transaction(voicebank.database) as session:
         found = session.exec(select(Constituency).where(Constituency.name == constituency)).first()
         if found is None or found.id is None:
             typer.echo(f"There is no constituency called {constituency}.", err=True)
@@ -206,7 +189,7 @@ def service_add(
 @service_app.command("list")
 def service_list() -> None:
     """List services with their constituencies and join codes."""
-    with _opened() as voicebank, transaction(voicebank.database) as session:
+    with opened() as voicebank, transaction(voicebank.database) as session:
         rows = session.exec(
             select(Service, Constituency)
             .join(Constituency, col(Service.constituency_id) == col(Constituency.id))
@@ -230,7 +213,7 @@ def person_add(
     except InvalidURN as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from None
-    with _opened() as voicebank, transaction(voicebank.database) as session:
+    with opened() as voicebank, transaction(voicebank.database) as session:
         service_id = None
         if service:
             found = people.service_by_join_code(session=session, code=service)
@@ -252,7 +235,7 @@ def person_add(
 @person_app.command("list")
 def person_list() -> None:
     """List people with their roles and addresses."""
-    with _opened() as voicebank, transaction(voicebank.database) as session:
+    with opened() as voicebank, transaction(voicebank.database) as session:
         for person in session.exec(select(Person).order_by(col(Person.id))):
             roles = session.exec(select(PersonRole.role).where(PersonRole.person_id == person.id))
             urns = session.exec(select(Address.urn).where(Address.person_id == person.id))

@@ -3,8 +3,6 @@ surveys, open one now (inviting its audience), close it, and see its results."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -24,9 +22,8 @@ from bot.surveys.templates import TEMPLATES, template_text
 from storage import people
 from storage.database import transaction
 from storage.tables import Constituency, Survey, SurveyStatus
-from voicebank.settings import Settings, SettingsError, load_settings
+from voicebank.cli_support import command_settings, opened
 from voicebank.survey_results_cli import results_command
-from voicebank.wiring import Voicebank, assemble
 
 survey_app = typer.Typer(help="Surveys: templates, loading, opening, closing, results.",
                          no_args_is_help=True)
@@ -34,21 +31,6 @@ survey_app = typer.Typer(help="Surveys: templates, loading, opening, closing, re
 DONT_KNOW_LINE = f"{DONT_KNOW_EMOJI} {load_catalogue('en').text('survey.dont_know')}"
 
 
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as error:
-        typer.echo(f"Voicebank cannot start: {error}", err=True)
-        raise typer.Exit(2) from None
-
-
-@contextmanager
-def _opened(settings: Settings) -> Iterator[Voicebank]:
-    voicebank = assemble(settings)
-    try:
-        yield voicebank
-    finally:
-        voicebank.close()
 
 
 def local(moment: datetime | None, zone: ZoneInfo) -> str:
@@ -104,7 +86,7 @@ def survey_load(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A survey file.")],
 ) -> None:
     """Check a survey file and save it as a new survey."""
-    settings = _settings()
+    settings = command_settings()
     try:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -115,7 +97,7 @@ def survey_load(
     except SurveyFileError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from None
-    with _opened(settings) as voicebank, transaction(voicebank.database) as session:
+    with opened(settings) as voicebank, transaction(voicebank.database) as session:
         audience = survey.audience
         missing = (
             audience.kind == AudienceKind.CONSTITUENCY and session.exec(
@@ -136,8 +118,8 @@ def survey_load(
 @survey_app.command("list")
 def survey_list() -> None:
     """List surveys: id, status, title, audience, when they open and close."""
-    settings = _settings()
-    with _opened(settings) as voicebank, transaction(voicebank.database) as session:
+    settings = command_settings()
+    with opened(settings) as voicebank, transaction(voicebank.database) as session:
         rows = surveys.list_surveys(session=session)
     if not rows:
         typer.echo("There are no surveys yet. Start from a template: "
@@ -154,8 +136,8 @@ def survey_list() -> None:
 @survey_app.command("show")
 def survey_show(survey_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
     """Show a survey's questions, each with its options as they will be sent."""
-    settings = _settings()
-    with _opened(settings) as voicebank, transaction(voicebank.database) as session:
+    settings = command_settings()
+    with opened(settings) as voicebank, transaction(voicebank.database) as session:
         survey = surveys.load_survey(session=session, survey_id=survey_id)
     if survey is None:
         typer.echo(f"There is no survey {survey_id}.", err=True)
@@ -202,8 +184,8 @@ def survey_open(
         help="When it closes, local time like '2026-12-08 17:00' (else as loaded).")] = None,
 ) -> None:
     """Open a survey now: its audience is invited straight away, in their language."""
-    settings = _settings()
-    with _opened(settings) as voicebank, transaction(voicebank.database) as session:
+    settings = command_settings()
+    with opened(settings) as voicebank, transaction(voicebank.database) as session:
         row = session.get(Survey, survey_id)
         if row is None:
             typer.echo(f"There is no survey {survey_id}.", err=True)
@@ -234,8 +216,8 @@ def survey_open(
 @survey_app.command("close")
 def survey_close(survey_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
     """Close a survey now: later answers are not stored, and no more reminders go."""
-    settings = _settings()
-    with _opened(settings) as voicebank, transaction(voicebank.database) as session:
+    settings = command_settings()
+    with opened(settings) as voicebank, transaction(voicebank.database) as session:
         if session.get(Survey, survey_id) is None:
             typer.echo(f"There is no survey {survey_id}.", err=True)
             raise typer.Exit(1)

@@ -12,7 +12,7 @@ from bot.surveys.results import SurveyResults, compute_results
 from bot.surveys.results_store import answer_rows, participation
 from bot.surveys.store import load_survey
 from storage.database import create_database_engine
-from voicebank.settings import SettingsError, load_settings
+from voicebank.cli_support import command_settings
 from voicebank.survey_report import results_csv, results_table, write_charts
 
 
@@ -26,11 +26,7 @@ def results_command(
     ] = None,
 ) -> None:
     """Show a survey's results: counts, percentages and breakdowns by place."""
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        typer.echo(f"Voicebank cannot start: {error}", err=True)
-        raise typer.Exit(2) from None
+    settings = command_settings()
     engine = create_database_engine(settings.database_url)
     try:
         with Session(engine) as session:
