@@ -32,6 +32,9 @@ class Question:
     prompt: str
     options: tuple[Option, ...] = ()
     retry: str | None = None
+    cards: tuple[Outgoing, ...] = ()
+    """Messages sent before the question when it is first asked (a ballot's candidates),
+    not when it is asked again."""
 
 
 @dataclass(frozen=True)

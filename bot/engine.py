@@ -20,6 +20,8 @@ from bot.answers import clean_text, load_vocabulary
 from bot.catalogue import DEFAULT_LANGUAGE, Catalogue, load_catalogue
 from bot.clock import Clock
 from bot.conversation import Effect, Flow, Pending
+from bot.elections import turns as election_turns
+from bot.elections.flows import STAND, VOTE, CastVote, Nominate
 from bot.flows import standard_flows
 from bot.flows.idea import SaveIdea, SetIdeaTopic
 from bot.flows.menu import MENU
@@ -151,10 +153,19 @@ class ConversationEngine:
             Pending(saved.flow, saved.step, dict(saved.context), saved.misses) if saved else None
         )
         surveys = survey_turns.prepare(session=session, person=person, pending=pending)
-        if surveys.drop_pending:
+        elections = election_turns.prepare(session=session, person=person, pending=pending,
+                                           texts=script.texts)
+        voting = pending is not None and pending.flow == VOTE
+        if surveys.drop_pending or elections.drop_pending:
             pending = None
-        script = replace(script, flows={**script.flows, SURVEY: surveys.flow})
+        script = replace(script, flows={
+            **script.flows, SURVEY: surveys.flow, STAND: elections.stand, VOTE: elections.vote,
+        })
         turn = take_step(person=view, pending=pending, text=text, script=script)
+        voting = voting or (turn.next is not None and turn.next.flow == VOTE)
+        if voting:
+            message.text = election_turns.BALLOT_TEXT  # the voter's words are not kept
+            turn = replace(turn, say=tuple(replace(m, sensitive=True) for m in turn.say))
         facts, said = self._perform(session, turn.effects, person, message, script, now)
         next_question = turn.next
         if next_question is not None and facts:
@@ -167,6 +178,8 @@ class ConversationEngine:
         self._save_pending(session, person.id, next_question, now)
         notes = [Outgoing(script.texts.text("survey.closed", easy=view.easy_words))] if (
             surveys.pending_closed) else []
+        if elections.note is not None:
+            notes.append(Outgoing(elections.note))
         self._queue(session, message, person, [*notes, *turn.say, *said], profile, now)
         return person.id
 
@@ -248,6 +261,12 @@ class ConversationEngine:
                     session.add(suggestion)
                 case RecordSurveyAnswer() | FinishSurvey() | StopSurvey():
                     survey_turns.record(session=session, person=person, effect=effect, now=now)
+                case Nominate() | CastVote():
+                    said.extend(election_turns.record(
+                        session=session, person=person, effect=effect, media=message.media,
+                        texts=script.texts, now=now,
+                        easy=people.profile_of(session=session, person_id=person.id).easy_words,
+                    ))
                 case _:
                     raise TypeError(f"no way to record {effect!r}")
         return facts, said
@@ -311,5 +330,6 @@ class ConversationEngine:
                 person_id=person.id if person else None,
                 priority=Priority.REPLY,
                 in_reply_to=message.id,
+                sensitive=shaped.sensitive,
                 now=now,
             )

@@ -47,3 +47,4 @@ class Outgoing:
     options: tuple[Option, ...] = field(default=())
     picture: str | None = None
     footer: str = ""
+    sensitive: bool = False

@@ -64,6 +64,7 @@ def queue_for_person(
             person_id=person.id,
             priority=priority,
             dedupe_key=dedupe_key if index == 0 else f"{dedupe_key}:{index}",
+            sensitive=shaped.sensitive,
             now=now,
         )
     return True

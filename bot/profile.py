@@ -30,7 +30,8 @@ def adapt(outgoing: Outgoing, profile: CommunicationProfile) -> Outgoing:
     if profile.pictures:
         return outgoing
     options = tuple(replace(o, emoji="", picture=None) for o in outgoing.options)
-    return Outgoing(
+    return replace(
+        outgoing,
         text=strip_pictures(outgoing.text),
         options=options,
         picture=None,

@@ -165,4 +165,4 @@ def _ask(
         pending = replace(pending, step=flow.first_step, misses=0)
     question = flow.question(pending.step, pending.context, script.texts)
     message = render_question(question, script.texts, easy=person.easy_words, before=before)
-    return replace(turn, say=(*turn.say, message), next=pending)
+    return replace(turn, say=(*turn.say, *question.cards, message), next=pending)

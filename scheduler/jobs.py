@@ -6,6 +6,7 @@ import asyncio
 import logging
 from zoneinfo import ZoneInfo
 
+from bot.elections.service import ElectionTick, election_tick
 from bot.engine import ConversationEngine
 from bot.surveys.invitations import TickReport, survey_tick
 
@@ -24,4 +25,11 @@ async def run_survey_tick(engine: ConversationEngine, timezone: str) -> TickRepo
     """Open and close surveys whose time has come, and send due reminders."""
     return await asyncio.to_thread(
         survey_tick, database=engine.database, now=engine.clock.now(), zone=ZoneInfo(timezone)
+    )
+
+
+async def run_election_tick(engine: ConversationEngine, timezone: str) -> ElectionTick:
+    """Move elections and polls on whose time has come, and send due vote reminders."""
+    return await asyncio.to_thread(
+        election_tick, database=engine.database, now=engine.clock.now(), zone=ZoneInfo(timezone)
     )

@@ -14,6 +14,7 @@ from storage import delivery
 from storage.tables import Address, OutboxMessage, OutboxStatus, Priority
 
 CLAIM_LEASE = timedelta(minutes=5)
+CLEARED = "[a voting message, cleared once sent]"
 
 
 def queue_message(
@@ -31,6 +32,7 @@ def queue_message(
     priority: int = Priority.REPLY,
     in_reply_to: int | None = None,
     dedupe_key: str | None = None,
+    sensitive: bool = False,
 ) -> OutboxMessage:
     """Queue a message in the caller's transaction; the dispatcher sends it after commit."""
     message = OutboxMessage(
@@ -45,6 +47,7 @@ def queue_message(
         priority=priority,
         in_reply_to=in_reply_to,
         dedupe_key=dedupe_key,
+        sensitive=sensitive,
         created_at=now,
         next_attempt_at=now,
     )
@@ -155,6 +158,10 @@ def mark_sent(
     message.provider_id = provider_ids[0][:100] if provider_ids else None
     message.sent_at = now
     message.error = None
+    if message.sensitive:
+        message.text = CLEARED
+        message.options = []
+        message.footer = ""
     session.add(message)
     delivery.link_reports(
         session=session, message=message, provider_ids=provider_ids, now=now

@@ -129,3 +129,11 @@ def reactivate_address(*, session: Session, address: Address) -> bool:
     address.inactive_at = None
     session.add(address)
     return True
+
+
+def add_address(*, session: Session, person_id: int, urn: str, now: datetime) -> Address:
+    """Another way to reach a person (their Telegram as well as their phone, say)."""
+    address = Address(urn=urn, person_id=person_id, created_at=now)
+    session.add(address)
+    session.flush()
+    return address

@@ -26,13 +26,21 @@ from storage.tables import (
 UNFINISHED = (ParticipantStatus.INVITED, ParticipantStatus.ANSWERING)
 
 
-def audience_people(*, session: Session, kind: str, value: str) -> list[Person]:
+def audience_people(
+    *, session: Session, kind: str, value: str, only_role: str | None = None
+) -> list[Person]:
     """Everyone an audience covers who has not opted out, in id order.
 
     ``kind`` is everyone, constituency (``value`` its name), service (its join code) or
-    role (such as ``mp``).
+    role (such as ``mp``); ``only_role`` narrows it further (an election's service users).
     """
     query = select(Person).where(col(Person.opted_out_at).is_(None))
+    if only_role is not None:
+        query = query.where(
+            select(PersonRole.person_id).where(
+                PersonRole.person_id == Person.id, PersonRole.role == only_role
+            ).exists()
+        )
     if kind == "constituency":
         query = (
             query.join(Service, col(Service.id) == col(Person.service_id))

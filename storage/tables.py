@@ -184,6 +184,9 @@ class OutboxMessage(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     in_reply_to: int | None = Field(default=None, foreign_key="inbox.id")
     dedupe_key: str | None = Field(default=None, max_length=200, unique=True)
+    sensitive: bool = False
+    """Part of voting (a choice repeated back, a receipt): its words are cleared once sent,
+    so nothing stored joins a voter to a vote."""
 
 
 class DeliveryReport(SQLModel, table=True):
@@ -337,3 +340,117 @@ class SurveyAnswer(SQLModel, table=True):
     value: str = Field(default="", max_length=60)
     text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ElectionKind(StrEnum):
+    ELECTION = "election"
+    POLL = "poll"
+
+
+class ElectionStatus(StrEnum):
+    """An election moves forward through these, by the clock or by staff."""
+
+    DRAFT = "draft"
+    NOMINATIONS = "nominations"
+    VOTING = "voting"
+    CLOSED = "closed"
+    COUNTED = "counted"
+    ANNOUNCED = "announced"
+
+
+class CandidateStatus(StrEnum):
+    NOMINATED = "nominated"
+    APPROVED = "approved"
+    DECLINED = "declined"
+
+
+class Election(SQLModel, table=True):
+    """An election of MPs for a constituency, or a poll: one question put to an electorate.
+
+    An election's electorate is the service users of its constituency's services; a poll's
+    is ``electorate_kind``/``electorate_value`` (everyone, constituency, service, role).
+    ``seed`` is the recorded random seed that settles ties, so anyone can repeat the draw.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(default=ElectionKind.ELECTION, max_length=20)
+    title: str = Field(max_length=200)
+    question: str = Field(default="", sa_column=Column(Text, nullable=False))
+    constituency_id: int | None = Field(default=None, foreign_key="constituency.id", index=True)
+    electorate_kind: str = Field(default="constituency", max_length=20)
+    electorate_value: str = Field(default="", max_length=120)
+    seats: int = 1
+    term_months: int = 12
+    status: str = Field(default=ElectionStatus.DRAFT, max_length=20, index=True)
+    nominations_open_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    voting_opens_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    voting_closes_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reminders: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    seed: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    counted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    announced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Candidate(SQLModel, table=True):
+    """Someone standing in an election, or one of a poll's options (no person then)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    election_id: int = Field(foreign_key="election.id", index=True)
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    number: int | None = None
+    name: str = Field(max_length=120)
+    emoji: str = Field(default="", max_length=20)
+    picture: str | None = Field(default=None, max_length=500)
+    change: str = Field(default="", sa_column=Column(Text, nullable=False))
+    why: str = Field(default="", sa_column=Column(Text, nullable=False))
+    status: str = Field(default=CandidateStatus.NOMINATED, max_length=20)
+    nominated_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+
+
+class RollEntry(SQLModel, table=True):
+    """Who may vote, frozen when voting opens, and whether they have: never how, or when."""
+
+    __tablename__ = "roll"
+
+    election_id: int = Field(foreign_key="election.id", primary_key=True)
+    person_id: int = Field(foreign_key="person.id", primary_key=True, index=True)
+    voted: bool = False
+
+
+class Ballot(SQLModel, table=True):
+    """A secret ballot: the election, the choice and a random receipt code. Nothing here
+    leads back to the voter: no person, no address, no time."""
+
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    receipt: str = Field(primary_key=True, max_length=16)
+    election_id: int = Field(foreign_key="election.id", index=True)
+    candidate_id: int = Field(foreign_key="candidate.id")
+
+
+class ElectionResult(SQLModel, table=True):
+    """The count: votes for each candidate, its place, and whether it won (or won by lot)."""
+
+    __tablename__ = "election_result"
+
+    election_id: int = Field(foreign_key="election.id", primary_key=True)
+    candidate_id: int = Field(foreign_key="candidate.id", primary_key=True)
+    votes: int
+    place: int
+    elected: bool = False
+    by_lot: bool = False
+
+
+class MpTerm(SQLModel, table=True):
+    """A service user MP's term for a constituency, from an election."""
+
+    __tablename__ = "mp_term"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    constituency_id: int = Field(foreign_key="constituency.id", index=True)
+    election_id: int | None = Field(default=None, foreign_key="election.id")
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+    ended_early_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

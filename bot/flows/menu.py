@@ -27,6 +27,7 @@ class MenuEntry:
 ENTRIES = (
     MenuEntry(value="idea", emoji="💡", keyword="idea"),
     MenuEntry(value="survey", emoji="📝", keyword="survey"),
+    MenuEntry(value="vote", emoji="🗳️", keyword="vote"),
     MenuEntry(value=HELP, emoji="❓", keyword="help"),
 )
 

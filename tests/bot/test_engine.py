@@ -246,7 +246,7 @@ def test_the_communication_profile_shapes_every_reply(database, engine, clock):
     assert "🤝" not in help_text
     last = rows(database, OutboxMessage)[-1]
     assert last.text == menu
-    assert [o["emoji"] for o in last.options] == ["", "", ""]
+    assert [o["emoji"] for o in last.options] == ["", "", "", ""]
     assert last.audio is True
 
 

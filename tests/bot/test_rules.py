@@ -37,7 +37,7 @@ def test_a_greeting_with_nothing_pending_shows_the_menu():
     turn = step("hello")
     assert turn.next == MENU
     assert texts_of(turn) == ["Hello! 👋\nWhat would you like to do?"]
-    assert labels_of(turn) == ["Tell us an idea", "Answer a survey", "Get help"]
+    assert labels_of(turn) == ["Tell us an idea", "Answer a survey", "Vote", "Get help"]
     assert turn.say[0].footer == "Send the number. 🔢"
     assert turn.effects == ()
 
@@ -92,11 +92,11 @@ def test_a_reply_that_makes_no_sense_is_re_asked_with_the_options_then_help_is_o
     first = step("banana", MENU)
     assert first.next == replace(MENU, misses=1)
     assert texts_of(first) == ["Sorry. I did not understand. 🙂\nWhat would you like to do?"]
-    assert labels_of(first) == ["Tell us an idea", "Answer a survey", "Get help"]
+    assert labels_of(first) == ["Tell us an idea", "Answer a survey", "Vote", "Get help"]
     second = step("banana", first.next)
     assert second.next == replace(MENU, misses=2)
     assert texts_of(second)[0] == "Do you need help? 🤝 Send HELP."
-    assert labels_of(second) == ["Tell us an idea", "Answer a survey", "Get help"]
+    assert labels_of(second) == ["Tell us an idea", "Answer a survey", "Vote", "Get help"]
     assert not any("invalid" in text.lower() for text in texts_of(first) + texts_of(second))
 
 
@@ -161,7 +161,7 @@ def test_help_in_plain_words_for_someone_who_prefers_them():
 
 
 def test_the_menu_entry_for_help_gives_help_and_ends_the_question():
-    turn = step("3", MENU)
+    turn = step("4", MENU)
     assert turn.next is None
     assert texts_of(turn)[0].startswith("Voicebank helps you")
 

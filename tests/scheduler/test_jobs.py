@@ -37,12 +37,12 @@ async def test_the_survey_tick_opens_and_closes_surveys_on_time(
         assert session.get_one(Survey, survey_id).status == SurveyStatus.CLOSED
 
 
-def test_the_scheduler_runs_the_inbox_sweep_and_the_survey_tick(
+def test_the_scheduler_runs_the_inbox_sweep_and_the_ticks(
     engine: ConversationEngine,
 ) -> None:
     scheduler = build_scheduler(engine=engine, timezone="Europe/London")
 
     jobs = {job.id: job for job in scheduler.get_jobs()}
 
-    assert set(jobs) == {"handle_waiting_messages", "survey_tick"}
+    assert set(jobs) == {"handle_waiting_messages", "survey_tick", "election_tick"}
     assert jobs["survey_tick"].trigger.interval == timedelta(minutes=1)

@@ -59,7 +59,7 @@ def test_long_polling_joins_with_a_deep_link_and_shows_buttons(
     welcome, menu = telegram.sent()[:2]
     assert "Welcome to Voicebank" in welcome.params["text"]
     buttons = [row[0] for row in menu.params["reply_markup"]["inline_keyboard"]]
-    assert [button["callback_data"] for button in buttons] == ["1", "2", "3"]
+    assert [button["callback_data"] for button in buttons] == ["1", "2", "3", "4"]
     assert buttons[0]["text"] == "1 💡 Tell us an idea"
     assert telegram.webhook is None
     assert telegram.calls_to("deleteWebhook"), "polling clears any old webhook first"
@@ -143,7 +143,7 @@ def test_a_webhook_update_is_stored_answered_and_a_repeat_is_handled_once(
         first = app.post_update(update)
         again = app.post_update(update)
         app.send_out()
-        tap = app.post_update(build_callback_update(7002, CHAT, "3"))
+        tap = app.post_update(build_callback_update(7002, CHAT, "4"))
         app.send_out()
         stored = app.inbox()
 
