@@ -44,6 +44,7 @@ ALLOWED_UPDATES = ("message", "callback_query")
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 POLL_TIMEOUT = 25
+TELEGRAM_FILE = "telegram-file:"
 
 
 def secret_is_valid(expected: str, given: str | None) -> bool:
@@ -77,7 +78,7 @@ def parse_update(update: Update, *, received_at: datetime) -> TelegramInbound | 
         return None
     media: tuple[str, ...] = ()
     if message.photo:
-        media = (f"telegram-file:{message.photo[-1].file_id}",)
+        media = (f"{TELEGRAM_FILE}{message.photo[-1].file_id}",)
     text = message.text or message.caption or ""
     if not text and not media:
         return None  # stickers, locations and the like: nothing the bot reads
@@ -145,6 +146,21 @@ class TelegramSender:
         markup = keyboard(delivery.options)
         photo = self._photo(delivery.picture)
         try:
+            return await self._send(chat_id, text, markup, photo)
+        except BadRequest as error:
+            if photo is None:
+                raise _failure(error) from error
+            # A picture Telegram cannot fetch or read must not cost the person the words.
+            log.warning("Telegram refused the picture %r (%s); sending text only",
+                        delivery.picture, error.message)
+        try:
+            return await self._send(chat_id, text, markup, None)
+        except TelegramError as error:
+            raise _failure(error) from error
+
+    async def _send(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None,
+                    photo: str | bytes | None) -> tuple[str, ...]:
+        try:
             sent: list[Message] = []
             if photo is not None and len(text) <= CAPTION_LIMIT:
                 sent.append(await self.bot.send_photo(
@@ -159,6 +175,8 @@ class TelegramSender:
                     sent.append(await self.bot.send_message(
                         chat_id, piece, reply_markup=markup if last else None
                     ))
+        except BadRequest:
+            raise
         except TelegramError as error:
             raise _failure(error) from error
         return tuple(str(message.message_id) for message in sent)
@@ -204,6 +222,8 @@ def photo_from(media_dir: Path) -> PhotoSource:
     def source(picture: str) -> str | bytes | None:
         if picture.startswith(("http://", "https://")):
             return picture
+        if picture.startswith(TELEGRAM_FILE):  # a photo someone sent the bot: resend by id
+            return picture.removeprefix(TELEGRAM_FILE) or None
         try:
             path = (root / picture).resolve()
         except (ValueError, OSError):

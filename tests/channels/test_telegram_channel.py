@@ -744,3 +744,22 @@ async def test_a_failed_acknowledgement_is_swallowed(
         await acknowledge_tap(slow_bot, "cbq-43")
 
     assert [call.outcome for call in tg.calls_to("answerCallbackQuery")] == [kind]
+
+
+async def test_a_picture_telegram_refuses_still_sends_the_words() -> None:
+    with TelegramDouble() as tg:
+        tg.fail_next("sendPhoto", "bad_photo")
+        async with telegram.Bot(tg.token, base_url=tg.base_url) as bot:
+            sender = TelegramSender(bot=bot, photo_source=lambda _: "https://example.org/x.jpg")
+            ids = await sender.send(Delivery(outbox_id=1, address="telegram:77", text="Vote 1",
+                                             picture="x.jpg"))
+        assert [c.outcome for c in tg.calls_to("sendPhoto")] == ["bad_photo"]
+        assert tg.sent_texts(77) == ["Vote 1"]
+        assert len(ids) == 1
+
+
+def test_a_photo_someone_sent_is_resent_by_its_telegram_file_id(tmp_path: Path) -> None:
+    source = photo_from(tmp_path)
+
+    assert source("telegram-file:AgACAgQ") == "AgACAgQ"
+    assert source("telegram-file:") is None

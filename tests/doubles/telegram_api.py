@@ -209,10 +209,11 @@ class TelegramDouble(HttpDouble):
 
     Records: :attr:`calls` (every request, as :class:`~tests.doubles.Call`), :meth:`sent`
     (successful sendMessage/sendPhoto calls), :attr:`webhook`, :attr:`confirmed_offset`.
-    Failure kinds for :meth:`fail_next`: ``"429"``, ``"5xx"``, ``"hang"``, ``"blocked"``.
+    Failure kinds for :meth:`fail_next`: ``"429"``, ``"5xx"``, ``"hang"``, ``"blocked"``,
+    ``"bad_photo"`` (400: Telegram cannot use the picture).
     """
 
-    FAILURE_KINDS = frozenset({"429", "5xx", "hang", "blocked"})
+    FAILURE_KINDS = frozenset({"429", "5xx", "hang", "blocked", "bad_photo"})
     SEND_METHODS = SEND_METHODS
 
     def __init__(
@@ -346,6 +347,8 @@ class TelegramDouble(HttpDouble):
                 )
             if failure.kind == "blocked":
                 return _error(403, BLOCKED)
+            if failure.kind == "bad_photo":
+                return _error(400, "Bad Request: wrong file identifier/HTTP URL specified")
             if failure.kind == "5xx":
                 status = failure.status or 500
                 return _error(status, "Bad Gateway" if status == 502 else "Internal Server Error")
