@@ -6,7 +6,7 @@ import asyncio
 import logging
 from zoneinfo import ZoneInfo
 
-from bot.elections.service import ElectionTick, election_tick
+from bot.elections.schedule import ElectionTick, election_tick
 from bot.engine import ConversationEngine
 from bot.surveys.invitations import TickReport, survey_tick
 

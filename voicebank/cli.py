@@ -19,6 +19,7 @@ from storage.tables import Address, Constituency, Person, PersonRole, Role, Serv
 from voicebank.chat import chat, lines_from
 from voicebank.cli_support import command_settings, opened
 from voicebank.demo import demo_services, ensure_demo_organisation
+from voicebank.election_cli import election_app
 from voicebank.settings import Settings
 from voicebank.survey_cli import survey_app
 from voicebank.wiring import assemble
@@ -34,6 +35,7 @@ app.add_typer(person_app, name="person")
 app.add_typer(service_app, name="service")
 app.add_typer(constituency_app, name="constituency")
 app.add_typer(survey_app, name="survey")
+app.add_typer(election_app, name="election")
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]

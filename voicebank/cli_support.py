@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -28,3 +30,18 @@ def opened(settings: Settings | None = None) -> Iterator[Voicebank]:
         yield voicebank
     finally:
         voicebank.close()
+
+
+def local(moment: datetime | None, zone: ZoneInfo) -> str:
+    """A stored UTC time as the organisation reads it, in the survey file's format."""
+    return "-" if moment is None else f"{moment.astimezone(zone):%Y-%m-%d %H:%M}"
+
+
+def describe_duration(duration: timedelta) -> str:
+    """``2 days``, ``3 hours``, ``90 minutes``: as a survey file writes a reminder."""
+    minutes = round(duration.total_seconds() / 60)
+    for unit, size in (("day", 1440), ("hour", 60), ("minute", 1)):
+        if minutes % size == 0:
+            count = minutes // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{minutes} minutes"

@@ -3,7 +3,6 @@ surveys, open one now (inviting its audience), close it, and see its results."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -22,7 +21,7 @@ from bot.surveys.templates import TEMPLATES, template_text
 from storage import people
 from storage.database import transaction
 from storage.tables import Constituency, Survey, SurveyStatus
-from voicebank.cli_support import command_settings, opened
+from voicebank.cli_support import command_settings, describe_duration, local, opened
 from voicebank.survey_results_cli import results_command
 
 survey_app = typer.Typer(help="Surveys: templates, loading, opening, closing, results.",
@@ -31,21 +30,6 @@ survey_app = typer.Typer(help="Surveys: templates, loading, opening, closing, re
 DONT_KNOW_LINE = f"{DONT_KNOW_EMOJI} {load_catalogue('en').text('survey.dont_know')}"
 
 
-
-
-def local(moment: datetime | None, zone: ZoneInfo) -> str:
-    """A stored UTC time as the organisation reads it, in the survey file's format."""
-    return "-" if moment is None else f"{moment.astimezone(zone):%Y-%m-%d %H:%M}"
-
-
-def describe_duration(duration: timedelta) -> str:
-    """``2 days``, ``3 hours``, ``90 minutes``: as a survey file writes a reminder."""
-    minutes = round(duration.total_seconds() / 60)
-    for unit, size in (("day", 1440), ("hour", 60), ("minute", 1)):
-        if minutes % size == 0:
-            count = minutes // size
-            return f"{count} {unit}{'' if count == 1 else 's'}"
-    return f"{minutes} minutes"
 
 
 def describe(survey: SurveyDef, zone: ZoneInfo) -> str:

@@ -92,9 +92,12 @@ class StandFlow(PlainFlow):
 
 
 def candidate_cards(paper: BallotPaper, texts: Catalogue) -> tuple[Outgoing, ...]:
-    """One message a candidate: number, name, picture and a short manifesto."""
+    """One message a candidate: number, name, picture and a short manifesto. A poll's
+    option with no picture needs no card: the question lists it."""
     cards = []
     for candidate in paper.candidates:
+        if not (candidate.change or candidate.why or candidate.picture):
+            continue
         lines = [f"{candidate.number} {candidate.emoji} {candidate.name}".replace("  ", " ")]
         if candidate.change:
             lines.append(texts.text("vote.change", words=short(candidate.change)))

@@ -15,22 +15,17 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from bot.catalogue import load_catalogue
 from bot.elections.ballots import BallotCandidate, BallotPaper
-from bot.elections.counting import Tally, count_votes, new_seed, recount_matches
 from bot.elections.receipts import new_receipt
 from bot.messages import Outgoing
 from bot.outreach import queue_for_person
-from bot.surveys.schedule import due_reminder
 from storage import people, survey_progress
 from storage.audit import record_audit
-from storage.database import lock_name, transaction
 from storage.tables import (
     Ballot,
     Candidate,
@@ -38,11 +33,8 @@ from storage.tables import (
     Constituency,
     Election,
     ElectionKind,
-    ElectionResult,
     ElectionStatus,
-    MpTerm,
     Person,
-    PersonRole,
     Role,
     RollEntry,
 )
@@ -76,6 +68,8 @@ def create_election(
         raise ElectionError(f"there is no constituency called {constituency!r}")
     if seats < 1:
         raise ElectionError("an election needs at least one seat")
+    if term_months < 1:
+        raise ElectionError("a term is at least one month")
     _check_times(nominations_open_at, voting_opens_at, voting_closes_at)
     election = Election(
         kind=ElectionKind.ELECTION,
@@ -115,6 +109,9 @@ def create_poll(
     """A one-question vote among an electorate (all MPs, a service, everyone)."""
     if len(options) < 2:
         raise ElectionError("a poll needs at least two options")
+    if electorate_kind not in ("everyone", "constituency", "service", "role"):
+        raise ElectionError("a poll's electorate is everyone, a constituency, a service or a "
+                            "role")
     _check_times(None, voting_opens_at, voting_closes_at)
     poll = Election(
         kind=ElectionKind.POLL, title=title, question=question, seats=1,
@@ -205,6 +202,12 @@ def nominate(
     if election.status != ElectionStatus.NOMINATIONS:
         raise ElectionError("nominations are not open for this election")
     assert person.id is not None
+    may_stand = standable_for(session=session, person=person)
+    if may_stand is None or may_stand.id != election_id:
+        raise ElectionError(
+            f"{person.name or 'this person'} cannot stand in this election: only a service "
+            "user of its constituency may stand, once"
+        )
     candidate = Candidate(
         election_id=election_id, person_id=person.id, name=person.name or f"Person {person.id}",
         change=change.strip()[:2000], why=why.strip()[:2000], picture=picture,
@@ -248,7 +251,8 @@ def decide_nomination(
         else:
             text = texts.text("stand.declined", title=election.title)
         queue_for_person(session=session, person=person, messages=[Outgoing(text)], now=now,
-                         dedupe_key=f"candidate:{candidate_id}:{candidate.status}")
+                         dedupe_key=f"candidate:{candidate_id}:{candidate.status}:"
+                                    f"{now.isoformat()}")
     return candidate
 
 
@@ -282,6 +286,9 @@ def open_voting(*, session: Session, election_id: int, now: datetime, actor: str
         raise ElectionError("a poll needs at least two options")
     if not approved:
         raise ElectionError("nobody has been approved to stand yet")
+    for number, candidate in enumerate(approved, start=1):  # 1..n, with no gaps
+        candidate.number = number
+        session.add(candidate)
     election.status = ElectionStatus.VOTING
     election.voting_opens_at = min(election.voting_opens_at or now, now)
     session.add(election)
@@ -320,126 +327,12 @@ def close_voting(*, session: Session, election_id: int, now: datetime, actor: st
     if election.status != ElectionStatus.VOTING:
         raise ElectionError("voting has not opened yet")
     election.status = ElectionStatus.CLOSED
-    election.voting_closes_at = min(election.voting_closes_at or now, now)
+    if election.voting_closes_at is not None:
+        # Closed early by hand: the clock still counts and announces a timed election.
+        election.voting_closes_at = min(election.voting_closes_at, now)
     session.add(election)
     record_audit(session=session, actor=actor, action="election.voting_closed",
                  subject=f"election:{election_id}", at=now)
-
-
-def _choices(session: Session, election_id: int) -> list[int]:
-    return list(session.exec(select(Ballot.candidate_id).where(
-        Ballot.election_id == election_id).order_by(col(Ballot.receipt))))
-
-
-def count(
-    *, session: Session, election_id: int, now: datetime, actor: str, seed: str | None = None
-) -> list[Tally]:
-    """Count the ballots (first past the post, top N win); ties are settled by drawing lots
-    with a seed that is recorded, so anyone can repeat the draw."""
-    election = session.get_one(Election, election_id)
-    if election.status != ElectionStatus.CLOSED:
-        raise ElectionError("count after voting has closed, and only once")
-    standing = [c.id or 0 for c in candidates(session=session, election_id=election_id)
-                if c.status == CandidateStatus.APPROVED]
-    election.seed = seed or new_seed()
-    tallies = count_votes(choices=_choices(session, election_id), candidates=standing,
-                          seats=election.seats, seed=election.seed)
-    for tally in tallies:
-        session.add(ElectionResult(
-            election_id=election_id, candidate_id=tally.candidate_id, votes=tally.votes,
-            place=tally.place, elected=tally.elected, by_lot=tally.by_lot,
-        ))
-    election.status = ElectionStatus.COUNTED
-    election.counted_at = now
-    session.add(election)
-    record_audit(session=session, actor=actor, action="election.counted",
-                 subject=f"election:{election_id}", at=now, detail={"seed": election.seed})
-    return tallies
-
-
-def stored_result(*, session: Session, election_id: int) -> list[Tally]:
-    rows = session.exec(select(ElectionResult).where(
-        ElectionResult.election_id == election_id).order_by(col(ElectionResult.place)))
-    return [Tally(candidate_id=r.candidate_id, votes=r.votes, place=r.place,
-                  elected=r.elected, by_lot=r.by_lot) for r in rows]
-
-
-def recount(*, session: Session, election_id: int) -> bool:
-    """Count the ballots again with the recorded seed: True when it matches the result."""
-    election = session.get_one(Election, election_id)
-    if election.seed is None:
-        raise ElectionError("this election has not been counted yet")
-    standing = [c.id or 0 for c in candidates(session=session, election_id=election_id)
-                if c.status == CandidateStatus.APPROVED]
-    return recount_matches(stored=stored_result(session=session, election_id=election_id),
-                           choices=_choices(session, election_id), candidates=standing,
-                           seats=election.seats, seed=election.seed)
-
-
-def announce(*, session: Session, election_id: int, now: datetime, actor: str) -> int:
-    """Tell the electorate and the candidates; winners of an election become MPs for the
-    term and the previous MPs' terms end. Returns how many people were told."""
-    election = session.get_one(Election, election_id)
-    if election.status != ElectionStatus.COUNTED:
-        raise ElectionError("announce after the count")
-    result = stored_result(session=session, election_id=election_id)
-    standing = {c.id: c for c in candidates(session=session, election_id=election_id)}
-    winners = [standing[t.candidate_id] for t in result if t.elected]
-    if election.kind == ElectionKind.ELECTION:
-        _start_terms(session, election, winners, now)
-    told = 0
-    roll = session.exec(select(RollEntry.person_id).where(RollEntry.election_id == election_id))
-    audience = set(roll) | {c.person_id for c in standing.values() if c.person_id}
-    names = ", ".join(w.name for w in winners)
-    for person_id in sorted(audience):
-        person = session.get_one(Person, person_id)
-        texts = load_catalogue(person.language)
-        if election.kind == ElectionKind.ELECTION:
-            text = texts.text("election.won_by", title=election.title, names=names)
-        else:
-            text = texts.text("poll.result", title=election.title, names=names)
-        if queue_for_person(session=session, person=person, messages=[Outgoing(text)], now=now,
-                            dedupe_key=f"election:{election_id}:result:person:{person_id}"):
-            told += 1
-    election.status = ElectionStatus.ANNOUNCED
-    election.announced_at = now
-    session.add(election)
-    record_audit(session=session, actor=actor, action="election.announced",
-                 subject=f"election:{election_id}", at=now,
-                 detail={"elected": [w.id for w in winners]})
-    return told
-
-
-def _start_terms(session: Session, election: Election, winners: Sequence[Candidate],
-                 now: datetime) -> None:
-    assert election.constituency_id is not None
-    current = session.exec(select(MpTerm).where(
-        MpTerm.constituency_id == election.constituency_id,
-        col(MpTerm.ended_early_at).is_(None), col(MpTerm.ends_at) > now,
-    ))
-    for term in current:
-        term.ended_early_at = now
-        session.add(term)
-        _drop_mp_role_if_no_term(session, term.person_id, now)
-    ends = now + timedelta(days=round(election.term_months * 365.25 / 12))
-    for winner in winners:
-        assert winner.person_id is not None
-        session.add(MpTerm(person_id=winner.person_id, constituency_id=election.constituency_id,
-                           election_id=election.id, starts_at=now, ends_at=ends))
-        if session.get(PersonRole, (winner.person_id, Role.MP)) is None:
-            session.add(PersonRole(person_id=winner.person_id, role=Role.MP))
-    session.flush()
-
-
-def _drop_mp_role_if_no_term(session: Session, person_id: int, now: datetime) -> None:
-    session.flush()
-    other = session.exec(select(MpTerm.id).where(
-        MpTerm.person_id == person_id, col(MpTerm.ended_early_at).is_(None),
-        col(MpTerm.ends_at) > now)).first()
-    if other is None:
-        role = session.get(PersonRole, (person_id, Role.MP))
-        if role is not None:
-            session.delete(role)
 
 
 # -- voting ------------------------------------------------------------------------------
@@ -519,85 +412,3 @@ def turnout(*, session: Session, election_id: int) -> tuple[int, int]:
     voted = session.exec(select(func.count()).select_from(RollEntry).where(
         RollEntry.election_id == election_id, col(RollEntry.voted).is_(True))).one()
     return int(voted), int(on_roll)
-
-
-# -- the clock ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ElectionTick:
-    moved: tuple[tuple[int, str], ...] = ()
-    reminded: int = 0
-
-
-def send_vote_reminders(*, session: Session, election: Election, now: datetime,
-                        zone: ZoneInfo) -> int:
-    """Remind those on the roll who have not voted, once per reminder time."""
-    assert election.id is not None
-    index = due_reminder(reminders=[timedelta(seconds=s) for s in election.reminders],
-                         closes_at=election.voting_closes_at, now=now)
-    if index is None or election.voting_closes_at is None:
-        return 0
-    closes = election.voting_closes_at.astimezone(zone)
-    when = f"{closes:%A} {closes.day} {closes:%B} at {closes:%H:%M}"
-    sent = 0
-    waiting = session.exec(select(Person).join(
-        RollEntry, col(RollEntry.person_id) == col(Person.id)).where(
-        RollEntry.election_id == election.id, col(RollEntry.voted).is_(False),
-        col(Person.opted_out_at).is_(None)).order_by(col(Person.id)))
-    for person in waiting:
-        texts = load_catalogue(person.language)
-        text = texts.text("vote.reminder", title=election.title, closes=when)
-        if queue_for_person(session=session, person=person, messages=[Outgoing(text)], now=now,
-                            dedupe_key=f"election:{election.id}:reminder:{index}:"
-                                       f"person:{person.id}"):
-            sent += 1
-    return sent
-
-
-def election_tick(*, database: Engine, now: datetime, zone: ZoneInfo) -> ElectionTick:
-    """Move every election whose time has come, count what has closed, announce what is
-    counted, and send due reminders: under a lock, so one process does it at a time."""
-    moved: list[tuple[int, str]] = []
-    reminded = 0
-    with transaction(database) as session:
-        lock_name(session, "election_tick")
-        live = list(session.exec(select(Election).where(col(Election.status).in_([
-            ElectionStatus.DRAFT, ElectionStatus.NOMINATIONS, ElectionStatus.VOTING,
-            ElectionStatus.CLOSED, ElectionStatus.COUNTED]))))
-        for election in live:
-            assert election.id is not None
-            try:
-                moved.extend(_advance(session, election, now))
-            except ElectionError as error:
-                log.warning("election %s could not move on: %s", election.id, error)
-                continue
-            if election.status == ElectionStatus.VOTING:
-                reminded += send_vote_reminders(session=session, election=election, now=now,
-                                                zone=zone)
-    return ElectionTick(moved=tuple(moved), reminded=reminded)
-
-
-def _advance(session: Session, election: Election, now: datetime) -> list[tuple[int, str]]:
-    assert election.id is not None
-    moved: list[tuple[int, str]] = []
-    actor = "scheduler"
-    if (election.status == ElectionStatus.DRAFT and election.kind == ElectionKind.ELECTION
-            and election.nominations_open_at and election.nominations_open_at <= now):
-        open_nominations(session=session, election_id=election.id, now=now, actor=actor)
-        moved.append((election.id, ElectionStatus.NOMINATIONS))
-    if (election.status in (ElectionStatus.DRAFT, ElectionStatus.NOMINATIONS)
-            and election.voting_opens_at and election.voting_opens_at <= now):
-        open_voting(session=session, election_id=election.id, now=now, actor=actor)
-        moved.append((election.id, ElectionStatus.VOTING))
-    if (election.status == ElectionStatus.VOTING and election.voting_closes_at
-            and election.voting_closes_at <= now):
-        close_voting(session=session, election_id=election.id, now=now, actor=actor)
-        moved.append((election.id, ElectionStatus.CLOSED))
-    if election.status == ElectionStatus.CLOSED and election.voting_closes_at:
-        count(session=session, election_id=election.id, now=now, actor=actor)
-        moved.append((election.id, ElectionStatus.COUNTED))
-    if election.status == ElectionStatus.COUNTED and election.voting_closes_at:
-        announce(session=session, election_id=election.id, now=now, actor=actor)
-        moved.append((election.id, ElectionStatus.ANNOUNCED))
-    return moved

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.clock import ManualClock
-from bot.elections import service
+from bot.elections import outcome, schedule, service
 from bot.engine import ConversationEngine
 from bot.messages import Inbound
 from storage import people
@@ -110,7 +110,7 @@ def _election(database: Engine, clock: ManualClock, **times: object) -> int:
 def _do(database: Engine, clock: ManualClock, step: str, election_id: int, **extra: object
         ) -> object:
     with transaction(database) as session:
-        action = getattr(service, step)
+        action = getattr(outcome if step in ("count", "announce") else service, step)
         return action(session=session, election_id=election_id, now=clock.now(),
                       actor="staff:test", **extra)
 
@@ -181,7 +181,7 @@ def test_a_whole_election_by_text(
     assert told == 5
     with Session(database) as session:
         assert receipt in service.receipts(session=session, election_id=election_id)
-        assert service.recount(session=session, election_id=election_id)
+        assert outcome.recount(session=session, election_id=election_id)
         assert session.get(PersonRole, (riverside["Cath"], Role.MP)) is not None
         term = session.exec(select(MpTerm)).one()
         assert (term.person_id, term.starts_at) == (riverside["Cath"], clock.now())
@@ -337,7 +337,7 @@ def test_an_election_runs_itself_by_the_clock_with_reminders(
         voting_opens_at=start + timedelta(days=8), voting_closes_at=start + timedelta(days=15),
         reminders=(timedelta(days=2),),
     )
-    tick = service.election_tick
+    tick = schedule.election_tick
     clock.set(start + timedelta(days=1))
     assert tick(database=database, now=clock.now(), zone=LONDON).moved == (
         (election_id, "nominations"),)
@@ -396,3 +396,72 @@ def test_a_poll_among_the_mps(
     assert cath.inbox()[-1] == "The result: Name the new service 🎉\nThe winner is: River View."
     with Session(database) as session:
         assert session.exec(select(MpTerm)).all() == [], "a poll makes nobody an MP"
+
+
+def _run_to_count(database: Engine, engine: ConversationEngine, clock: ManualClock,
+                  votes: dict[int, str]) -> int:
+    election_id = _election(database, clock)
+    _do(database, clock, "open_nominations", election_id)
+    _stand(engine, 0, "Trips", "Kind")
+    _stand(engine, 2, "Garden", "Busy")
+    _approve_all(database, clock, election_id)
+    _do(database, clock, "open_voting", election_id)
+    for n, choice in votes.items():
+        phone(engine, n).says(choice)
+        phone(engine, n).says("yes")
+    _do(database, clock, "close_voting", election_id)
+    _do(database, clock, "count", election_id, seed="s")
+    _do(database, clock, "announce", election_id)
+    return election_id
+
+
+def test_a_re_elected_mp_keeps_the_role_and_the_old_term_ends(
+    database: Engine, engine: ConversationEngine, clock: ManualClock, riverside: dict[str, int]
+) -> None:
+    _run_to_count(database, engine, clock, {1: "1", 3: "1"})
+    clock.advance(timedelta(days=300))
+    _run_to_count(database, engine, clock, {1: "1", 3: "1"})
+
+    with Session(database) as session:
+        terms = session.exec(select(MpTerm).order_by(col(MpTerm.id))).all()
+        assert [t.person_id for t in terms] == [riverside["Ann"]] * 2
+        assert terms[0].ended_early_at == clock.now()
+        assert terms[1].ended_early_at is None
+        assert session.get(PersonRole, (riverside["Ann"], Role.MP)) is not None
+
+
+def test_closing_by_hand_leaves_the_count_to_staff(
+    database: Engine, engine: ConversationEngine, clock: ManualClock, riverside: dict[str, int]
+) -> None:
+    election_id = _election(database, clock)
+    _do(database, clock, "open_nominations", election_id)
+    _stand(engine, 0, "Trips", "Kind")
+    _approve_all(database, clock, election_id)
+    _do(database, clock, "open_voting", election_id)
+    _do(database, clock, "close_voting", election_id)
+
+    report = schedule.election_tick(database=database, now=clock.now(), zone=LONDON)
+
+    assert report.moved == ()
+    with Session(database) as session:
+        assert session.get_one(Election, election_id).status == ElectionStatus.CLOSED
+
+
+def test_ballot_numbers_have_no_gaps_when_someone_was_turned_down(
+    database: Engine, engine: ConversationEngine, clock: ManualClock, riverside: dict[str, int]
+) -> None:
+    election_id = _election(database, clock)
+    _do(database, clock, "open_nominations", election_id)
+    _stand(engine, 0, "Trips", "Kind")
+    _stand(engine, 2, "Garden", "Busy")
+    standing = _approve_all(database, clock, election_id)
+    with transaction(database) as session:
+        service.decide_nomination(session=session, candidate_id=standing[0].id or 0,
+                                  approve=False, now=clock.now(), actor="staff:test")
+
+    _do(database, clock, "open_voting", election_id)
+
+    with Session(database) as session:
+        paper = service.ballot_paper(session=session,
+                                     election=session.get_one(Election, election_id))
+    assert [(c.number, c.name) for c in paper.candidates] == [(1, "Cath")]

@@ -19,7 +19,7 @@ from voicebank.settings import load_settings
 from voicebank.wiring import assemble
 
 
-def _demo(directory: Path) -> list[str]:
+def make_demo(directory: Path) -> list[str]:
     """Make the demo organisation; the first six phone numbers of people in Riverside."""
     voicebank = assemble(load_settings(database_url=database_url(directory)))
     try:
@@ -34,7 +34,7 @@ def _demo(directory: Path) -> list[str]:
 
 
 def test_a_standards_survey_from_template_to_charts(tmp_path: Path) -> None:
-    riverside = _demo(tmp_path)
+    riverside = make_demo(tmp_path)
     made = run_voicebank("survey", "template", "standards", "--out", "standards.yaml",
                          cwd=tmp_path)
     assert made.returncode == 0, made.stderr
