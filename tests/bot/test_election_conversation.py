@@ -465,3 +465,32 @@ def test_ballot_numbers_have_no_gaps_when_someone_was_turned_down(
         paper = service.ballot_paper(session=session,
                                      election=session.get_one(Election, election_id))
     assert [(c.number, c.name) for c in paper.candidates] == [(1, "Cath")]
+
+
+def test_vote_asks_which_when_there_are_two_to_vote_in(
+    database: Engine, engine: ConversationEngine, clock: ManualClock, riverside: dict[str, int]
+) -> None:
+    election_id = _election(database, clock)
+    _do(database, clock, "open_nominations", election_id)
+    _stand(engine, 0, "Trips", "Kind")
+    _approve_all(database, clock, election_id)
+    with transaction(database) as session:
+        poll = service.create_poll(
+            session=session, title="Staff award", question="Who should win?",
+            options=[service.PollOption("Sam", "🏆"), service.PollOption("Jo", "🎖️")],
+            electorate_kind="service", electorate_value="WILLOW1", now=clock.now(),
+        )
+        poll_id = poll.id or 0
+    _do(database, clock, "open_voting", election_id)
+    _do(database, clock, "open_voting", poll_id)
+    bob = phone(engine, 1)
+    bob.says("MENU")
+
+    which = bob.says("VOTE")
+
+    assert which[0].startswith("What do you want to vote in?\n1 🗳️ Service user MP for "
+                               "Riverside\n2 🗳️ Staff award")
+    assert "Who should win?" in bob.says("2")[-1]
+    bob.says("Jo")
+    assert "Your vote is counted" in bob.says("yes")[0]
+    assert bob.says("VOTE")[-1].startswith("Service user MP for Riverside 🗳️")
