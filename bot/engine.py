@@ -16,6 +16,10 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot.actions import surgeries
+from bot.actions.commands import CompleteAction
+from bot.actions.flows import SURGERY, FinishSurgeryLog, LogSurgeryFeedback, SurgeryFlow
+from bot.actions.service import alert_safeguarding, complete_action
 from bot.answers import clean_text, load_vocabulary
 from bot.catalogue import DEFAULT_LANGUAGE, Catalogue, load_catalogue
 from bot.clock import Clock
@@ -23,7 +27,7 @@ from bot.conversation import Effect, Flow, Pending
 from bot.elections import turns as election_turns
 from bot.elections.flows import STAND, VOTE, CastVote, Nominate
 from bot.flows import standard_flows
-from bot.flows.idea import SaveIdea, SetIdeaTopic
+from bot.flows.idea import IDEA, AddIdeaPhoto, IdeaFlow, KeepIdeaAnonymous, SaveIdea, SetIdeaTopic
 from bot.flows.menu import MENU
 from bot.keywords import is_keyword
 from bot.messages import Inbound, Outgoing
@@ -60,11 +64,18 @@ class ConversationEngine:
     """Takes in messages and handles them, one at a time per address, in order."""
 
     def __init__(
-        self, *, database: Engine, clock: Clock, flows: Mapping[str, Flow] | None = None
+        self,
+        *,
+        database: Engine,
+        clock: Clock,
+        flows: Mapping[str, Flow] | None = None,
+        concern_words: Iterable[str] = (),
     ) -> None:
         self.database = database
         self.clock = clock
         self.flows = flows if flows is not None else standard_flows()
+        if flows is None and concern_words:
+            self.flows = {**self.flows, IDEA: IdeaFlow(concern_words=concern_words)}
 
     def receive(self, inbound: Inbound) -> int | None:
         """Store a message in the inbox; None means this delivery was already stored."""
@@ -160,6 +171,7 @@ class ConversationEngine:
             pending = None
         script = replace(script, flows={
             **script.flows, SURVEY: surveys.flow, STAND: elections.stand, VOTE: elections.vote,
+            SURGERY: self._surgery_flow(session, person, now),
         })
         turn = take_step(person=view, pending=pending, text=text, script=script)
         voting = voting or (turn.next is not None and turn.next.flow == VOTE)
@@ -249,12 +261,34 @@ class ConversationEngine:
                                  detail={"address": message.address})
                 case Rejoin(code=code):
                     said.append(self._rejoin(session, person, code, script.texts, now))
-                case SaveIdea(text=text):
+                case SaveIdea(text=text, concern=concern):
                     suggestion = record_suggestion(
                         session=session, text=text, topic="", now=now, person_id=person.id,
                         service_id=person.service_id, inbox_id=message.id,
                     )
                     facts["suggestion_id"] = suggestion.id
+                    if concern:
+                        suggestion.concern = True
+                        session.add(suggestion)
+                        alert_safeguarding(session=session, suggestion=suggestion,
+                                           person=person, words=concern, now=now)
+                case KeepIdeaAnonymous(suggestion_id=suggestion_id):
+                    suggestion = session.get_one(Suggestion, suggestion_id)
+                    suggestion.anonymous = True
+                    suggestion.person_id = None
+                    session.add(suggestion)
+                case AddIdeaPhoto(suggestion_id=suggestion_id):
+                    if message.media:
+                        suggestion = session.get_one(Suggestion, suggestion_id)
+                        suggestion.picture = message.media[0][:500]
+                        session.add(suggestion)
+                case LogSurgeryFeedback(surgery_id=surgery_id, text=text):
+                    surgeries.log_feedback(session=session, surgery_id=surgery_id, text=text,
+                                           now=now, inbox_id=message.id)
+                case FinishSurgeryLog(surgery_id=surgery_id):
+                    surgeries.finish_log(session=session, surgery_id=surgery_id, now=now)
+                case CompleteAction(action_id=action_id, note=note):
+                    said.extend(self._complete(session, person, action_id, note, script, now))
                 case SetIdeaTopic(suggestion_id=suggestion_id, topic=topic):
                     suggestion = session.get_one(Suggestion, suggestion_id)
                     suggestion.topic = topic
@@ -270,6 +304,32 @@ class ConversationEngine:
                 case _:
                     raise TypeError(f"no way to record {effect!r}")
         return facts, said
+
+    @staticmethod
+    def _surgery_flow(session: Session, person: Person, now: datetime) -> SurgeryFlow:
+        assert person.id is not None
+        surgery = surgeries.surgery_to_log(session=session, mp_id=person.id, now=now)
+        if surgery is None:
+            return SurgeryFlow()
+        return SurgeryFlow(surgery_id=surgery.id,
+                           service=surgeries.service_name(session, surgery.service_id))
+
+    @staticmethod
+    def _complete(session: Session, person: Person, action_id: int, note: str,
+                  script: Script, now: datetime) -> list[Outgoing]:
+        texts = script.texts
+        outcome = complete_action(session=session, action_id=action_id, by=person, note=note,
+                                  now=now)
+        if outcome.done:
+            said = [Outgoing(texts.text("action.done", number=action_id))]
+            if outcome.told:
+                said.append(Outgoing(texts.text("action.told", count=outcome.told)))
+            return said
+        if outcome.why == "not_owner":
+            return [Outgoing(texts.text("action.not_owner", number=action_id))]
+        if outcome.why == "already":
+            return [Outgoing(texts.text("action.already", number=action_id))]
+        return [Outgoing(texts.text("action.unknown", number=action_id))]
 
     def _rejoin(
         self, session: Session, person: Person, code: str, texts: Catalogue, now: datetime

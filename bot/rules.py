@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from bot.actions.commands import CompleteAction, read_done
 from bot.answers import Vocabulary
 from bot.catalogue import Catalogue
 from bot.conversation import Flow, Pending, Turn, interpret, render_question
@@ -82,6 +83,10 @@ def take_step(
     join = read_join_request(text, texts)
     if join is not None and join.explicit:
         return Turn(effects=(Rejoin(code=join.code),), next=pending)
+    done = read_done(text, texts)
+    if done is not None:
+        return Turn(effects=(CompleteAction(action_id=done.action_id, note=done.note),),
+                    next=pending)
     if pending is not None:
         return _answer(person, pending, text, script)
     started = _start_by_keyword(person, text, script)

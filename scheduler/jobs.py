@@ -6,6 +6,7 @@ import asyncio
 import logging
 from zoneinfo import ZoneInfo
 
+from bot.actions.schedule import ActionTick, action_tick
 from bot.elections.schedule import ElectionTick, election_tick
 from bot.engine import ConversationEngine
 from bot.surveys.invitations import TickReport, survey_tick
@@ -32,4 +33,11 @@ async def run_election_tick(engine: ConversationEngine, timezone: str) -> Electi
     """Move elections and polls on whose time has come, and send due vote reminders."""
     return await asyncio.to_thread(
         election_tick, database=engine.database, now=engine.clock.now(), zone=ZoneInfo(timezone)
+    )
+
+
+async def run_action_tick(engine: ConversationEngine, timezone: str) -> ActionTick:
+    """Nudge owners of actions, remind MPs of surgeries, and ask them what people said."""
+    return await asyncio.to_thread(
+        action_tick, database=engine.database, now=engine.clock.now(), zone=ZoneInfo(timezone)
     )

@@ -5,7 +5,12 @@ from __future__ import annotations
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.engine import ConversationEngine
-from scheduler.jobs import handle_waiting_messages, run_election_tick, run_survey_tick
+from scheduler.jobs import (
+    handle_waiting_messages,
+    run_action_tick,
+    run_election_tick,
+    run_survey_tick,
+)
 
 SWEEP_SECONDS = 30
 TICK_SECONDS = 60
@@ -38,6 +43,15 @@ def build_scheduler(*, engine: ConversationEngine, timezone: str) -> AsyncIOSche
         seconds=TICK_SECONDS,
         args=[engine, timezone],
         id="election_tick",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        run_action_tick,
+        "interval",
+        seconds=TICK_SECONDS,
+        args=[engine, timezone],
+        id="action_tick",
         max_instances=1,
         coalesce=True,
     )

@@ -6,11 +6,11 @@ strings rather than database enums, so adding one is a code change, not a migrat
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Date, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -33,6 +33,8 @@ class Role(StrEnum):
     MP = "mp"
     STAFF = "staff"
     ADMIN = "admin"
+    SAFEGUARDING = "safeguarding"
+    """Told straight away when an idea suggests someone may be at risk."""
 
 
 class InboxStatus(StrEnum):
@@ -233,6 +235,13 @@ class Suggestion(SQLModel, table=True):
     topic: str = Field(default="", max_length=40)
     inbox_id: int | None = Field(default=None, foreign_key="inbox.id")
     created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    anonymous: bool = False
+    """The person asked for their name to be kept out: no person is kept with it."""
+    picture: str | None = Field(default=None, max_length=500)
+    concern: bool = False
+    """Its words suggest someone may be at risk; the safeguarding contacts were alerted."""
+    source: str = Field(default="idea", max_length=20)
+    surgery_id: int | None = Field(default=None, foreign_key="surgery.id", index=True)
 
 
 class SurveyStatus(StrEnum):
@@ -454,3 +463,54 @@ class MpTerm(SQLModel, table=True):
     starts_at: datetime = Field(sa_type=UTCDateTime)
     ends_at: datetime = Field(sa_type=UTCDateTime)
     ended_early_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ActionStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+
+
+class Action(SQLModel, table=True):
+    """What's happening next because of what people said: who's responsible, when by, and
+    who signed it off and when it happened."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    what: str = Field(sa_column=Column(Text, nullable=False))
+    owner_id: int = Field(foreign_key="person.id", index=True)
+    due_on: date = Field(sa_type=Date)
+    standard: str | None = Field(default=None, max_length=20, index=True)
+    status: str = Field(default=ActionStatus.OPEN, max_length=20, index=True)
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    created_by: str = Field(default="", max_length=120)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    done_by: int | None = Field(default=None, foreign_key="person.id")
+    done_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class ActionSuggestion(SQLModel, table=True):
+    """An idea that led to an action."""
+
+    __tablename__ = "action_suggestion"
+
+    action_id: int = Field(foreign_key="action.id", primary_key=True)
+    suggestion_id: int = Field(foreign_key="suggestion.id", primary_key=True, index=True)
+
+
+class SurgeryStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    HELD = "held"
+    CANCELLED = "cancelled"
+
+
+class Surgery(SQLModel, table=True):
+    """An MP's visit to a service to hear people, with reminders before and a follow-up."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    mp_id: int = Field(foreign_key="person.id", index=True)
+    service_id: int = Field(foreign_key="service.id", index=True)
+    starts_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+    place: str = Field(default="", max_length=200)
+    status: str = Field(default=SurgeryStatus.SCHEDULED, max_length=20)
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    logged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     sms_max_segments: int = Field(default=3, ge=1, le=10)
     media_dir: str = "./media"
     send_attempts: int = Field(default=6, ge=1, le=50)
+    safeguarding_words: str = ""
+    """More words and phrases that suggest someone may be at risk, separated by commas."""
 
     @model_validator(mode="after")
     def _twilio_is_complete(self) -> Settings:
@@ -140,6 +142,10 @@ class Settings(BaseSettings):
     @property
     def sms_on(self) -> bool:
         return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from)
+
+    @property
+    def safeguarding_words_list(self) -> tuple[str, ...]:
+        return tuple(w.strip() for w in self.safeguarding_words.split(",") if w.strip())
 
     @property
     def quiet(self) -> QuietHours | None:

@@ -36,5 +36,6 @@ def assemble(settings: Settings, *, clock: Clock | None = None, migrate: bool = 
         settings=settings,
         database=database,
         clock=clock,
-        engine=ConversationEngine(database=database, clock=clock),
+        engine=ConversationEngine(database=database, clock=clock,
+                                  concern_words=settings.safeguarding_words_list),
     )

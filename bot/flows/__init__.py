@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from bot.actions.flows import SurgeryFlow
 from bot.conversation import Flow
 from bot.elections.flows import StandFlow, VoteFlow
 from bot.flows.idea import IdeaFlow
@@ -16,7 +17,7 @@ def standard_flows() -> Mapping[str, Flow]:
     # The survey, stand and vote flows here offer nothing; the engine gives each turn ones
     # with what the person who wrote may answer, stand in and vote in.
     flows: list[Flow] = [MenuFlow(), IdeaFlow(), SurveyFlow(surveys={}, language="en"),
-                         StandFlow(), VoteFlow(papers=[])]
+                         StandFlow(), VoteFlow(papers=[]), SurgeryFlow()]
     by_name: dict[str, Flow] = {}
     for flow in flows:
         if flow.name in by_name:

@@ -116,7 +116,9 @@ def test_an_idea_is_stored_with_the_service_and_the_reference_number_given(
     phone.send("JOIN WILLOW1")
     assert phone.send("1")[0].startswith("What is your idea?")
     assert phone.send("A garden with flowers, please")[0].startswith("Thank you! What is your idea")
-    [thanks] = phone.send("🍎")
+    assert phone.send("🍎")[0].startswith("Can we tell staff this idea is from you?")
+    assert phone.send("yes")[0].startswith("Do you have a photo for your idea?")
+    [thanks] = phone.send("skip")
     [suggestion] = rows(database, Suggestion)
     assert thanks.startswith(f"Thank you! 🙏 Your idea number is {suggestion.id}.")
     assert (suggestion.text, suggestion.topic) == ("A garden with flowers, please", "food")
@@ -175,7 +177,7 @@ def test_one_person_is_one_conversation_across_sms_and_telegram(database, engine
     Phone(engine, SMS).send("idea")
     Phone(engine, SMS, "sms").send("Bigger bedrooms")
     replies = Phone(engine, TELEGRAM, "telegram").send("1")
-    assert "Your idea number is" in replies[0]
+    assert "Can we tell staff this idea is from you?" in replies[0]
     [suggestion] = rows(database, Suggestion)
     assert suggestion.topic == "home"
     [reply] = [m for m in rows(database, OutboxMessage) if m.address == TELEGRAM]

@@ -10,7 +10,7 @@ from bot.answers import load_vocabulary
 from bot.catalogue import load_catalogue
 from bot.conversation import Pending, Turn
 from bot.flows import standard_flows
-from bot.flows.idea import SaveIdea, SetIdeaTopic
+from bot.flows.idea import AddIdeaPhoto, KeepIdeaAnonymous, SaveIdea, SetIdeaTopic
 from bot.rules import OptIn, OptOut, PersonView, Rejoin, Script, take_step
 
 SCRIPT = Script(
@@ -66,12 +66,48 @@ def test_an_idea_is_saved_as_soon_as_it_is_written_then_its_topic_is_asked():
 
 @pytest.mark.parametrize(("reply", "topic"), [("2", "food"), ("🍎", "food"), ("staf", "staff"),
                                               ("Getting out", "travel"), ("six", "other")])
-def test_the_topic_answer_is_recorded_and_the_reference_number_given(reply, topic):
+def test_the_topic_answer_is_recorded_then_we_ask_whether_to_name_them(reply, topic):
     pending = Pending("idea", "topic", {"suggestion_id": 41})
     turn = step(reply, pending)
     assert turn.effects == (SetIdeaTopic(suggestion_id=41, topic=topic),)
+    assert turn.next == Pending("idea", "named", {"suggestion_id": 41})
+    assert texts_of(turn)[0].startswith("Can we tell staff this idea is from you?")
+
+
+@pytest.mark.parametrize(("reply", "anonymous"), [("yes", False), ("1", False), ("nope", True),
+                                                  ("2", True), ("🤐", True)])
+def test_a_person_may_keep_their_name_out_of_an_idea(reply, anonymous):
+    turn = step(reply, Pending("idea", "named", {"suggestion_id": 41}))
+    assert turn.effects == ((KeepIdeaAnonymous(suggestion_id=41),) if anonymous else ())
+    assert turn.next == Pending("idea", "photo", {"suggestion_id": 41})
+    assert texts_of(turn)[0].startswith("Do you have a photo for your idea?")
+
+
+@pytest.mark.parametrize(("reply", "photo"), [("skip", False), ("SKIP", False), ("", True),
+                                              ("here it is", True)])
+def test_the_photo_question_takes_a_photo_or_skip_then_gives_the_number(reply, photo):
+    turn = step(reply, Pending("idea", "photo", {"suggestion_id": 41}))
+    assert turn.effects == ((AddIdeaPhoto(suggestion_id=41),) if photo else ())
     assert turn.next is None
     assert "Your idea number is 41." in texts_of(turn)[0]
+
+
+@pytest.mark.parametrize("idea", ["My key worker hit me", "I am scared of the man upstairs",
+                                  "Someone STOLE MY MONEY!", "I feel unsafe at night"])
+def test_an_idea_that_suggests_someone_is_at_risk_stops_and_is_flagged(idea):
+    turn = step(idea, IDEA_TEXT)
+    [effect] = turn.effects
+    assert isinstance(effect, SaveIdea)
+    assert effect.concern
+    assert turn.next is None
+    assert texts_of(turn)[0].startswith("Thank you for telling us. 💛")
+
+
+@pytest.mark.parametrize("idea", ["A trip to the harbour", "Hit songs at the disco",
+                                  "Harmony singing group", "More safe crossings"])
+def test_ordinary_ideas_raise_no_concern(idea):
+    turn = step(idea, IDEA_TEXT)
+    assert turn.effects == (SaveIdea(text=idea),)
 
 
 def test_a_long_idea_is_kept_whole():

@@ -44,5 +44,6 @@ def test_the_scheduler_runs_the_inbox_sweep_and_the_ticks(
 
     jobs = {job.id: job for job in scheduler.get_jobs()}
 
-    assert set(jobs) == {"handle_waiting_messages", "survey_tick", "election_tick"}
+    assert set(jobs) == {"handle_waiting_messages", "survey_tick", "election_tick",
+                         "action_tick"}
     assert jobs["survey_tick"].trigger.interval == timedelta(minutes=1)

@@ -56,18 +56,20 @@ async def test_replies_arrive_in_order(voicebank: Voicebank) -> None:
     sent = await chat(
         voicebank, address=ADDRESS, write=written.append,
         read_line=lines_from(["hello\n", "JOIN oak3\n", "\n", "1\n", "More trips out\n",
-                              "5\n"]),
+                              "5\n", "yes\n", "skip\n"]),
     )
 
-    assert sent == 5  # the blank line is not a message
+    assert sent == 7  # the blank line is not a message
     assert "JOIN" in written[0]
     assert "Welcome to Voicebank" in written[1]
     assert "Oak Lodge" in written[1]
     assert "Tell us an idea" in written[2]
     assert "What is your idea" in written[3]
     assert "What is your idea about?" in written[4]
-    assert "Your idea number is 1" in written[5]
-    assert len(written) == 6
+    assert "Can we tell staff this idea is from you?" in written[5]
+    assert "Do you have a photo" in written[6]
+    assert "Your idea number is 1" in written[7]
+    assert len(written) == 8
     assert {status for _, status in outbox_statuses(voicebank)} == {"sent"}
 
 

@@ -72,8 +72,8 @@ def test_a_scripted_conversation_in_the_console(tmp_path: Path) -> None:
         assert ensure_demo_organisation(database=voicebank.database, clock=voicebank.clock)
     finally:
         voicebank.close()
-    lines = ["hello", "JOIN willow1", "help", "1", "A garden please", "2", "stop", "menu",
-             "start"]
+    lines = ["hello", "JOIN willow1", "help", "1", "A garden please", "2", "yes", "skip",
+             "stop", "menu", "start"]
 
     result = run_voicebank("chat", "--as", "tel:07700900123", cwd=tmp_path,
                            stdin="\n".join(lines) + "\n")
@@ -87,13 +87,15 @@ def test_a_scripted_conversation_in_the_console(tmp_path: Path) -> None:
         "Send STOP",                                   # help
         "What is your idea",                           # 1
         "What is your idea about?", "Food",            # the idea text
-        "Your idea number is 1",                       # 2 (food)
+        "Can we tell staff this idea is from you?",    # 2 (food)
+        "Do you have a photo",                         # yes
+        "Your idea number is 1",                       # skip
         "Send START",                                  # stop
         "Welcome back",                                # start
     ])
     assert "Welcome to Voicebank" not in out[:at[1]]
-    stop_reply_end = out.index("\n", at[10])
-    assert out[stop_reply_end:at[11]].strip() == "", "a stopped person was sent the menu"
+    stop_reply_end = out.index("\n", at[12])
+    assert out[stop_reply_end:at[13]].strip() == "", "a stopped person was sent the menu"
 
     engine = create_database_engine(database_url(tmp_path))
     try:

@@ -1,0 +1,1 @@
+"""From ideas to actions: the plan, nudges to owners, "you said, we did", MP surgeries."""

@@ -1,0 +1,148 @@
+"""Actions and surgeries by the clock: nudges to owners, reminders to MPs and to the people
+at a service, and a follow-up asking the MP what people said. Each goes once (a dedupe key
+per action or surgery, person and occasion), even after a restart or with two processes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.actions.nudges import due_nudge
+from bot.actions.service import lead_contacts
+from bot.actions.surgeries import service_name
+from bot.catalogue import load_catalogue
+from bot.messages import Outgoing
+from bot.outreach import queue_for_person
+from storage import people
+from storage.database import lock_name, transaction
+from storage.tables import (
+    Action,
+    ActionStatus,
+    Person,
+    Priority,
+    Role,
+    Surgery,
+    SurgeryStatus,
+)
+
+log = logging.getLogger(__name__)
+
+MP_BEFORE = {"day": timedelta(days=1), "hour": timedelta(hours=1)}
+SERVICE_BEFORE = timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class ActionTick:
+    nudged: int = 0
+    leads_told: int = 0
+    surgery_messages: int = 0
+
+
+def _when(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{local:%A} {local.day} {local:%B} at {local:%H:%M}"
+
+
+def send_nudges(*, session: Session, now: datetime, zone: ZoneInfo,
+                before: tuple[int, ...] = (7, 1)) -> tuple[int, int]:
+    """Nudge owners of open actions whose nudge has come due; (owners, leads) told."""
+    nudged = leads = 0
+    for action in session.exec(select(Action).where(Action.status == ActionStatus.OPEN)
+                               .order_by(col(Action.id))):
+        assert action.id is not None
+        nudge = due_nudge(due_on=action.due_on, now=now, zone=zone, before=before)
+        if nudge is None:
+            continue
+        owner = session.get_one(Person, action.owner_id)
+        texts = load_catalogue(owner.language)
+        due = f"{action.due_on:%A} {action.due_on.day} {action.due_on:%B}"
+        if nudge.key.startswith("before"):
+            text = texts.text("action.nudge_before", number=action.id, what=action.what, due=due)
+        elif nudge.key == "due":
+            text = texts.text("action.nudge_today", number=action.id, what=action.what)
+        else:
+            text = texts.text("action.nudge_late", number=action.id, what=action.what, due=due)
+        if queue_for_person(session=session, person=owner, messages=[Outgoing(text)], now=now,
+                            priority=Priority.REPLY,
+                            dedupe_key=f"action:{action.id}:nudge:{nudge.key}"):
+            nudged += 1
+        if nudge.tell_lead:
+            for lead in lead_contacts(session=session):
+                lead_texts = load_catalogue(lead.language)
+                told = Outgoing(lead_texts.text(
+                    "action.lead", number=action.id, what=action.what,
+                    owner=owner.name or f"person {owner.id}", due=due,
+                ))
+                if queue_for_person(session=session, person=lead, messages=[told], now=now,
+                                    priority=Priority.REPLY,
+                                    dedupe_key=f"action:{action.id}:lead:{nudge.key}:"
+                                               f"person:{lead.id}"):
+                    leads += 1
+    return nudged, leads
+
+
+def send_surgery_messages(*, session: Session, now: datetime, zone: ZoneInfo) -> int:
+    """Remind MPs the day and the hour before, tell the service two days before, and ask
+    the MP afterwards what people said."""
+    sent = 0
+    upcoming = session.exec(select(Surgery).where(
+        Surgery.status == SurgeryStatus.SCHEDULED, col(Surgery.starts_at) > now,
+        col(Surgery.starts_at) <= now + SERVICE_BEFORE,
+    ))
+    for surgery in upcoming:
+        mp = session.get_one(Person, surgery.mp_id)
+        where = service_name(session, surgery.service_id)
+        when = _when(surgery.starts_at, zone)
+        for occasion, before in MP_BEFORE.items():
+            if surgery.starts_at - before <= now:
+                texts = load_catalogue(mp.language)
+                text = texts.text("surgery.reminder", service=where, when=when)
+                if queue_for_person(session=session, person=mp, messages=[Outgoing(text)],
+                                    now=now, priority=Priority.REPLY,
+                                    dedupe_key=f"surgery:{surgery.id}:mp:{occasion}"):
+                    sent += 1
+        people_there = session.exec(select(Person).where(
+            Person.service_id == surgery.service_id, col(Person.opted_out_at).is_(None),
+            Person.id != surgery.mp_id))
+        for person in people_there:
+            if Role.SERVICE_USER not in people.roles_of(session=session,
+                                                        person_id=person.id or 0):
+                continue
+            texts = load_catalogue(person.language)
+            text = texts.text("surgery.coming", mp=mp.name or "your MP", when=when)
+            if queue_for_person(session=session, person=person, messages=[Outgoing(text)],
+                                now=now,
+                                dedupe_key=f"surgery:{surgery.id}:service:person:{person.id}"):
+                sent += 1
+    finished = session.exec(select(Surgery).where(
+        col(Surgery.status).in_([SurgeryStatus.SCHEDULED, SurgeryStatus.HELD]),
+        col(Surgery.ends_at) <= now, col(Surgery.logged_at).is_(None),
+        col(Surgery.ends_at) > now - timedelta(days=7),
+    ))
+    for surgery in finished:
+        mp = session.get_one(Person, surgery.mp_id)
+        texts = load_catalogue(mp.language)
+        text = texts.text("surgery.follow_up", service=service_name(session, surgery.service_id))
+        if queue_for_person(session=session, person=mp, messages=[Outgoing(text)], now=now,
+                            priority=Priority.REPLY,
+                            dedupe_key=f"surgery:{surgery.id}:follow_up"):
+            sent += 1
+    return sent
+
+
+def action_tick(*, database: Engine, now: datetime, zone: ZoneInfo) -> ActionTick:
+    """What the scheduler runs every minute for actions and surgeries, under a lock."""
+    with transaction(database) as session:
+        lock_name(session, "action_tick")
+        nudged, leads = send_nudges(session=session, now=now, zone=zone)
+        surgery_messages = send_surgery_messages(session=session, now=now, zone=zone)
+    if nudged or leads or surgery_messages:
+        log.info("nudged %d owners (%d leads), %d surgery messages", nudged, leads,
+                 surgery_messages)
+    return ActionTick(nudged=nudged, leads_told=leads, surgery_messages=surgery_messages)
