@@ -59,6 +59,8 @@ from storage.tables import (
 
 log = logging.getLogger(__name__)
 
+ANONYMOUS_TEXT = "[an idea sent anonymously; its words are kept with the idea only]"
+
 
 class ConversationEngine:
     """Takes in messages and handles them, one at a time per address, in order."""
@@ -273,10 +275,7 @@ class ConversationEngine:
                         alert_safeguarding(session=session, suggestion=suggestion,
                                            person=person, words=concern, now=now)
                 case KeepIdeaAnonymous(suggestion_id=suggestion_id):
-                    suggestion = session.get_one(Suggestion, suggestion_id)
-                    suggestion.anonymous = True
-                    suggestion.person_id = None
-                    session.add(suggestion)
+                    self._anonymise(session, suggestion_id)
                 case AddIdeaPhoto(suggestion_id=suggestion_id):
                     if message.media:
                         suggestion = session.get_one(Suggestion, suggestion_id)
@@ -304,6 +303,21 @@ class ConversationEngine:
                 case _:
                     raise TypeError(f"no way to record {effect!r}")
         return facts, said
+
+    @staticmethod
+    def _anonymise(session: Session, suggestion_id: int) -> None:
+        """Keep the person's name out: nothing stored leads from the idea back to them,
+        not even the message it came in (its words are kept on the idea alone)."""
+        suggestion = session.get_one(Suggestion, suggestion_id)
+        suggestion.anonymous = True
+        suggestion.person_id = None
+        if suggestion.inbox_id is not None:
+            arrived = session.get(InboxMessage, suggestion.inbox_id)
+            if arrived is not None:
+                arrived.text = ANONYMOUS_TEXT
+                session.add(arrived)
+            suggestion.inbox_id = None
+        session.add(suggestion)
 
     @staticmethod
     def _surgery_flow(session: Session, person: Person, now: datetime) -> SurgeryFlow:

@@ -10,8 +10,11 @@ from collections.abc import Iterable
 
 
 def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).casefold().replace("\u2019", "'")
-    return " ".join(re.findall(r"[\w']+", text))
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = text.replace("\u2019", "'").replace("\u2018", "'")
+    # Apostrophes inside a word ("don't") stay; quotes around one ('unsafe') go.
+    words = (word.strip("'") for word in re.findall(r"[\w']+", text))
+    return " ".join(word for word in words if word)
 
 
 def concerns(text: str, phrases: Iterable[str]) -> tuple[str, ...]:

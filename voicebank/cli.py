@@ -16,6 +16,7 @@ from storage import people
 from storage.database import create_database_engine, transaction
 from storage.migrate import current_revision, upgrade_database
 from storage.tables import Address, Constituency, Person, PersonRole, Role, Service
+from voicebank.action_cli import action_app, surgery_app
 from voicebank.chat import chat, lines_from
 from voicebank.cli_support import command_settings, opened
 from voicebank.demo import demo_services, ensure_demo_organisation
@@ -36,6 +37,8 @@ app.add_typer(service_app, name="service")
 app.add_typer(constituency_app, name="constituency")
 app.add_typer(survey_app, name="survey")
 app.add_typer(election_app, name="election")
+app.add_typer(action_app, name="action")
+app.add_typer(surgery_app, name="surgery")
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]
@@ -107,6 +110,28 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
         "Send HELP, MENU, IDEA, STOP or START at any time. Press Ctrl+C here to stop.\n"
     )
     _serve(settings, host, port)
+
+
+@app.command("tick")
+def tick_command() -> None:
+    """Do now what the scheduler does every minute: open and close surveys and elections,
+    send due reminders, and nudge action owners. Safe to run at any time, as often as you like."""
+    from bot.actions.schedule import action_tick
+    from bot.elections.schedule import election_tick
+    from bot.surveys.invitations import survey_tick
+
+    settings = command_settings()
+    with opened(settings) as voicebank:
+        now, zone = voicebank.clock.now(), settings.zone
+        surveys = survey_tick(database=voicebank.database, now=now, zone=zone)
+        elections = election_tick(database=voicebank.database, now=now, zone=zone)
+        actions = action_tick(database=voicebank.database, now=now, zone=zone)
+    typer.echo(
+        f"Surveys opened {len(surveys.opened)}, closed {len(surveys.closed)}, "
+        f"reminders {surveys.reminded}. Elections moved {len(elections.moved)}, "
+        f"reminders {elections.reminded}. Actions: {actions.nudged} owners nudged, "
+        f"{actions.leads_told} leads told; {actions.surgery_messages} surgery messages."
+    )
 
 
 @app.command("chat")

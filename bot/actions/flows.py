@@ -52,7 +52,7 @@ class SurgeryFlow(PlainFlow):
                 ) -> Turn | None:
         if self.surgery_id is None:
             return Turn(say=(Outgoing(texts.text("surgery.none", easy=easy)),))
-        if pending.step == MORE and is_keyword(text, texts.words("finished")):
+        if is_keyword(text, texts.words("finished")):
             return Turn(say=(Outgoing(texts.text("surgery.thanks", easy=easy)),),
                         effects=(FinishSurgeryLog(surgery_id=self.surgery_id),))
         return None

@@ -15,18 +15,16 @@ from sqlmodel import Session, col, select
 
 from bot.actions.nudges import due_nudge
 from bot.actions.service import lead_contacts
-from bot.actions.surgeries import service_name
+from bot.actions.surgeries import service_name, surgery_audience
 from bot.catalogue import load_catalogue
 from bot.messages import Outgoing
 from bot.outreach import queue_for_person
-from storage import people
 from storage.database import lock_name, transaction
 from storage.tables import (
     Action,
     ActionStatus,
     Person,
     Priority,
-    Role,
     Surgery,
     SurgeryStatus,
 )
@@ -99,21 +97,19 @@ def send_surgery_messages(*, session: Session, now: datetime, zone: ZoneInfo) ->
         mp = session.get_one(Person, surgery.mp_id)
         where = service_name(session, surgery.service_id)
         when = _when(surgery.starts_at, zone)
-        for occasion, before in MP_BEFORE.items():
-            if surgery.starts_at - before <= now:
-                texts = load_catalogue(mp.language)
-                text = texts.text("surgery.reminder", service=where, when=when)
-                if queue_for_person(session=session, person=mp, messages=[Outgoing(text)],
-                                    now=now, priority=Priority.REPLY,
-                                    dedupe_key=f"surgery:{surgery.id}:mp:{occasion}"):
-                    sent += 1
-        people_there = session.exec(select(Person).where(
-            Person.service_id == surgery.service_id, col(Person.opted_out_at).is_(None),
-            Person.id != surgery.mp_id))
-        for person in people_there:
-            if Role.SERVICE_USER not in people.roles_of(session=session,
-                                                        person_id=person.id or 0):
-                continue
+        # Only the nearest reminder whose time has come: never the day-before and the
+        # hour-before together after the scheduler was away.
+        due_now = sorted((before, occasion) for occasion, before in MP_BEFORE.items()
+                         if surgery.starts_at - before <= now)
+        if due_now:
+            occasion = due_now[0][1]
+            texts = load_catalogue(mp.language)
+            text = texts.text("surgery.reminder", service=where, when=when)
+            if queue_for_person(session=session, person=mp, messages=[Outgoing(text)],
+                                now=now, priority=Priority.REPLY,
+                                dedupe_key=f"surgery:{surgery.id}:mp:{occasion}"):
+                sent += 1
+        for person in surgery_audience(session=session, surgery=surgery):
             texts = load_catalogue(person.language)
             text = texts.text("surgery.coming", mp=mp.name or "your MP", when=when)
             if queue_for_person(session=session, person=person, messages=[Outgoing(text)],

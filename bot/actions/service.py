@@ -97,7 +97,7 @@ class Completion:
 
 def complete_action(
     *, session: Session, action_id: int, by: Person, note: str, now: datetime,
-    by_staff_command: bool = False,
+    by_staff_command: bool = False, actor: str | None = None,
 ) -> Completion:
     """Sign an action off as done, by its owner (or an admin), and tell the people whose
     ideas led to it what was done."""
@@ -115,8 +115,9 @@ def complete_action(
     action.done_by = by.id
     action.done_note = note.strip() or None
     session.add(action)
-    record_audit(session=session, actor=f"person:{by.id}", action="action.done",
-                 subject=f"action:{action_id}", at=now, detail={"note": action.done_note})
+    record_audit(session=session, actor=actor or f"person:{by.id}", action="action.done",
+                 subject=f"action:{action_id}", at=now,
+                 detail={"note": action.done_note, "signed_by": by.id})
     return Completion(done=True, told=you_said_we_did(session=session, action=action, now=now))
 
 

@@ -4,13 +4,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot.actions.service import ActionError
+from bot.catalogue import load_catalogue
+from bot.messages import Outgoing
+from bot.outreach import queue_for_person
 from storage import people
 from storage.audit import record_audit
 from storage.suggestions import record_suggestion
-from storage.tables import Person, Role, Service, Suggestion, Surgery, SurgeryStatus
+from storage.tables import (
+    MpTerm,
+    OutboxMessage,
+    OutboxStatus,
+    Person,
+    Priority,
+    Role,
+    Service,
+    Suggestion,
+    Surgery,
+    SurgeryStatus,
+)
 
 
 def schedule_surgery(
@@ -24,6 +39,9 @@ def schedule_surgery(
     service = people.service_by_join_code(session=session, code=service_code)
     if service is None:
         raise ActionError(f"there is no service with the code {service_code}")
+    if service.constituency_id not in mp_constituencies(session=session, mp=mp, now=now):
+        raise ActionError(f"{mp.name or 'this MP'} is not an MP for the constituency of "
+                          f"{service.name}")
     if ends_at <= starts_at:
         raise ActionError("a surgery must end after it starts")
     if starts_at <= now:
@@ -38,7 +56,32 @@ def schedule_surgery(
     return surgery
 
 
+def mp_constituencies(*, session: Session, mp: Person, now: datetime) -> set[int]:
+    """The constituencies an MP serves: those of their current terms, and their own."""
+    found = set(session.exec(select(MpTerm.constituency_id).where(
+        MpTerm.person_id == mp.id, col(MpTerm.ended_early_at).is_(None),
+        col(MpTerm.ends_at) > now)))
+    if mp.service_id is not None:
+        own = session.get(Service, mp.service_id)
+        if own is not None:
+            found.add(own.constituency_id)
+    return found
+
+
+def surgery_audience(*, session: Session, surgery: Surgery) -> list[Person]:
+    """The people told "your MP is coming": the service users of that service, not the MP,
+    nobody who has opted out."""
+    return [
+        person for person in session.exec(select(Person).where(
+            Person.service_id == surgery.service_id, col(Person.opted_out_at).is_(None),
+            Person.id != surgery.mp_id).order_by(col(Person.id)))
+        if Role.SERVICE_USER in people.roles_of(session=session, person_id=person.id or 0)
+    ]
+
+
 def cancel_surgery(*, session: Session, surgery_id: int, now: datetime, actor: str) -> Surgery:
+    """Call a surgery off: reminders not yet sent are cancelled, and whoever was already
+    told it is coming hears that it is off."""
     surgery = session.get(Surgery, surgery_id)
     if surgery is None:
         raise ActionError(f"there is no surgery {surgery_id}")
@@ -46,6 +89,25 @@ def cancel_surgery(*, session: Session, surgery_id: int, now: datetime, actor: s
         raise ActionError("only a surgery that has not started can be cancelled")
     surgery.status = SurgeryStatus.CANCELLED
     session.add(surgery)
+    prefix = f"surgery:{surgery_id}:"
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.dedupe_key).startswith(prefix),
+               col(OutboxMessage.status).in_([OutboxStatus.QUEUED]))
+        .values(status=OutboxStatus.CANCELLED, error="the surgery was cancelled")
+    )
+    told = session.exec(select(OutboxMessage.person_id).where(
+        col(OutboxMessage.dedupe_key).startswith(prefix),
+        col(OutboxMessage.status).in_([OutboxStatus.SENT, OutboxStatus.DELIVERED,
+                                       OutboxStatus.SENDING]),
+        col(OutboxMessage.person_id).is_not(None))).all()
+    where = service_name(session, surgery.service_id)
+    for person_id in sorted({p for p in told if p is not None}):
+        person = session.get_one(Person, person_id)
+        texts = load_catalogue(person.language)
+        queue_for_person(session=session, person=person, now=now, priority=Priority.REPLY,
+                         messages=[Outgoing(texts.text("surgery.cancelled", service=where))],
+                         dedupe_key=f"surgery-off:{surgery_id}:person:{person_id}")
     record_audit(session=session, actor=actor, action="surgery.cancelled",
                  subject=f"surgery:{surgery_id}", at=now)
     return surgery
