@@ -21,6 +21,7 @@ from voicebank.chat import chat, lines_from
 from voicebank.cli_support import command_settings, opened
 from voicebank.demo import demo_services, ensure_demo_organisation
 from voicebank.election_cli import election_app
+from voicebank.report_cli import report_app
 from voicebank.settings import Settings
 from voicebank.survey_cli import survey_app
 from voicebank.wiring import assemble
@@ -39,6 +40,7 @@ app.add_typer(survey_app, name="survey")
 app.add_typer(election_app, name="election")
 app.add_typer(action_app, name="action")
 app.add_typer(surgery_app, name="surgery")
+app.add_typer(report_app, name="report")
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]
