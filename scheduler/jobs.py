@@ -36,8 +36,11 @@ async def run_election_tick(engine: ConversationEngine, timezone: str) -> Electi
     )
 
 
-async def run_action_tick(engine: ConversationEngine, timezone: str) -> ActionTick:
+async def run_action_tick(
+    engine: ConversationEngine, timezone: str, nudge_days: tuple[int, ...] = (7, 1)
+) -> ActionTick:
     """Nudge owners of actions, remind MPs of surgeries, and ask them what people said."""
     return await asyncio.to_thread(
-        action_tick, database=engine.database, now=engine.clock.now(), zone=ZoneInfo(timezone)
+        action_tick, database=engine.database, now=engine.clock.now(), zone=ZoneInfo(timezone),
+        nudge_days=nudge_days,
     )

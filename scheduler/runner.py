@@ -16,7 +16,9 @@ SWEEP_SECONDS = 30
 TICK_SECONDS = 60
 
 
-def build_scheduler(*, engine: ConversationEngine, timezone: str) -> AsyncIOScheduler:
+def build_scheduler(
+    *, engine: ConversationEngine, timezone: str, nudge_days: tuple[int, ...] = (7, 1)
+) -> AsyncIOScheduler:
     """A scheduler with Voicebank's jobs, not yet started."""
     scheduler = AsyncIOScheduler(timezone=timezone)
     scheduler.add_job(
@@ -50,7 +52,7 @@ def build_scheduler(*, engine: ConversationEngine, timezone: str) -> AsyncIOSche
         run_action_tick,
         "interval",
         seconds=TICK_SECONDS,
-        args=[engine, timezone],
+        args=[engine, timezone, nudge_days],
         id="action_tick",
         max_instances=1,
         coalesce=True,

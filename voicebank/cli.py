@@ -127,7 +127,8 @@ def tick_command() -> None:
         now, zone = voicebank.clock.now(), settings.zone
         surveys = survey_tick(database=voicebank.database, now=now, zone=zone)
         elections = election_tick(database=voicebank.database, now=now, zone=zone)
-        actions = action_tick(database=voicebank.database, now=now, zone=zone)
+        actions = action_tick(database=voicebank.database, now=now, zone=zone,
+                              nudge_days=settings.nudge_days_list)
     typer.echo(
         f"Surveys opened {len(surveys.opened)}, closed {len(surveys.closed)}, "
         f"reminders {surveys.reminded}. Elections moved {len(elections.moved)}, "

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     sms_max_segments: int = Field(default=3, ge=1, le=10)
     media_dir: str = "./media"
     send_attempts: int = Field(default=6, ge=1, le=50)
+    nudge_days: str = "7,1"
+    """Days before an action's date that its owner is nudged, separated by commas."""
     safeguarding_words: str = ""
     """More words and phrases that suggest someone may be at risk, separated by commas."""
 
@@ -142,6 +144,18 @@ class Settings(BaseSettings):
     @property
     def sms_on(self) -> bool:
         return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from)
+
+    @field_validator("nudge_days")
+    @classmethod
+    def _nudge_days_are_numbers(cls, value: str) -> str:
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        if not all(part.isdigit() and 0 < int(part) <= 365 for part in parts):
+            raise ValueError("write whole days from 1 to 365 separated by commas, like 7,1")
+        return ",".join(parts)
+
+    @property
+    def nudge_days_list(self) -> tuple[int, ...]:
+        return tuple(int(part) for part in self.nudge_days.split(",") if part)
 
     @property
     def safeguarding_words_list(self) -> tuple[str, ...]:

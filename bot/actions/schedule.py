@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.actions.nudges import due_nudge
+from bot.actions.nudges import DEFAULT_BEFORE, due_nudge
 from bot.actions.service import lead_contacts
 from bot.actions.surgeries import service_name, surgery_audience
 from bot.catalogue import load_catalogue
@@ -48,7 +48,7 @@ def _when(moment: datetime, zone: ZoneInfo) -> str:
 
 
 def send_nudges(*, session: Session, now: datetime, zone: ZoneInfo,
-                before: tuple[int, ...] = (7, 1)) -> tuple[int, int]:
+                before: tuple[int, ...] = DEFAULT_BEFORE) -> tuple[int, int]:
     """Nudge owners of open actions whose nudge has come due; (owners, leads) told."""
     nudged = leads = 0
     for action in session.exec(select(Action).where(Action.status == ActionStatus.OPEN)
@@ -132,11 +132,13 @@ def send_surgery_messages(*, session: Session, now: datetime, zone: ZoneInfo) ->
     return sent
 
 
-def action_tick(*, database: Engine, now: datetime, zone: ZoneInfo) -> ActionTick:
-    """What the scheduler runs every minute for actions and surgeries, under a lock."""
+def action_tick(*, database: Engine, now: datetime, zone: ZoneInfo,
+                nudge_days: tuple[int, ...] = DEFAULT_BEFORE) -> ActionTick:
+    """What the scheduler runs every minute for actions and surgeries, under a lock.
+    ``nudge_days`` are the days before an action's date its owner is nudged."""
     with transaction(database) as session:
         lock_name(session, "action_tick")
-        nudged, leads = send_nudges(session=session, now=now, zone=zone)
+        nudged, leads = send_nudges(session=session, now=now, zone=zone, before=nudge_days)
         surgery_messages = send_surgery_messages(session=session, now=now, zone=zone)
     if nudged or leads or surgery_messages:
         log.info("nudged %d owners (%d leads), %d surgery messages", nudged, leads,

@@ -47,3 +47,13 @@ def test_the_scheduler_runs_the_inbox_sweep_and_the_ticks(
     assert set(jobs) == {"handle_waiting_messages", "survey_tick", "election_tick",
                          "action_tick"}
     assert jobs["survey_tick"].trigger.interval == timedelta(minutes=1)
+
+
+def test_the_action_tick_nudges_on_the_days_the_deployment_chose(
+    engine: ConversationEngine,
+) -> None:
+    scheduler = build_scheduler(engine=engine, timezone="Europe/London", nudge_days=(14, 2))
+
+    job = scheduler.get_job("action_tick")
+
+    assert job.args == (engine, "Europe/London", (14, 2))

@@ -181,6 +181,7 @@ def test_the_sms_sender_is_a_number_or_a_messaging_service(given: str, kept: str
         ("VOICEBANK_TELEGRAM_WEBHOOK_SECRET", "has spaces in it", "A-Z"),
         ("VOICEBANK_TELEGRAM_RATE", "0", "greater than 0"),
         ("VOICEBANK_SMS_MAX_SEGMENTS", "0", "greater than or equal to 1"),
+        ("VOICEBANK_NUDGE_DAYS", "a week", "like 7,1"),
     ],
 )
 def test_bad_channel_settings_name_the_variable(
@@ -203,3 +204,11 @@ def test_quiet_hours_can_be_turned_off() -> None:
 
     assert settings.quiet is None
     assert load_settings().quiet is not None
+
+
+def test_nudge_days_and_safeguarding_words_are_lists() -> None:
+    settings = load_settings(nudge_days=" 14, 3 ,1", safeguarding_words="pushed me, shoved ")
+
+    assert settings.nudge_days_list == (14, 3, 1)
+    assert settings.safeguarding_words_list == ("pushed me", "shoved")
+    assert load_settings().nudge_days_list == (7, 1)

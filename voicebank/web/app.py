@@ -27,7 +27,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         voicebank = await asyncio.to_thread(assemble, settings, clock=clock)
         runtime = Runtime(voicebank)
-        scheduler = build_scheduler(engine=voicebank.engine, timezone=settings.timezone)
+        scheduler = build_scheduler(engine=voicebank.engine, timezone=settings.timezone,
+                                    nudge_days=settings.nudge_days_list)
         app.state.voicebank = voicebank
         app.state.runtime = runtime
         try:
