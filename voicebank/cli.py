@@ -109,7 +109,10 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
         "\nTo chat with it as a new person, in another terminal run:\n"
         "  voicebank chat --as tel:+447700900123\n"
         f"then send: JOIN {demo_services()[0].join_code}\n"
-        "Send HELP, MENU, IDEA, STOP or START at any time. Press Ctrl+C here to stop.\n"
+        "Send HELP, MENU, IDEA, SURVEY, VOTE, STAND, STOP or START at any time.\n"
+        "\nStaff commands, in another terminal: voicebank survey …, voicebank election …,\n"
+        "voicebank action …, voicebank surgery …, voicebank report … (add --help to any).\n"
+        "Press Ctrl+C here to stop.\n"
     )
     _serve(settings, host, port)
 
