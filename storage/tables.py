@@ -514,3 +514,62 @@ class Surgery(SQLModel, table=True):
     status: str = Field(default=SurgeryStatus.SCHEDULED, max_length=20)
     created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
     logged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class StaffRole(StrEnum):
+    """What a dashboard account may do: admin everything, staff their actions and results,
+    MP their constituency's results and surgeries."""
+
+    ADMIN = "admin"
+    STAFF = "staff"
+    MP = "mp"
+
+
+class StaffUser(SQLModel, table=True):
+    """A dashboard account. Its password is kept only as an Argon2 hash."""
+
+    __tablename__ = "staff_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=200, unique=True)
+    name: str = Field(max_length=120)
+    role: str = Field(max_length=20)
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    password_hash: str = Field(max_length=300)
+    disabled: bool = False
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser. The cookie holds a random token; only its hash is stored."""
+
+    __tablename__ = "web_session"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="staff_user.id", index=True)
+    csrf: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ApiToken(SQLModel, table=True):
+    """A token for the REST API, made with ``voicebank token create``; only its hash is kept."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="staff_user.id", index=True)
+    label: str = Field(default="", max_length=120)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SignInAttempt(SQLModel, table=True):
+    """Failed sign-ins, kept to slow down password guessing."""
+
+    __tablename__ = "sign_in_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=200, index=True)
+    at: datetime = Field(sa_type=UTCDateTime)

@@ -16,10 +16,17 @@ from storage import people
 from storage.database import create_database_engine, transaction
 from storage.migrate import current_revision, upgrade_database
 from storage.tables import Address, Constituency, Person, PersonRole, Role, Service
+from voicebank.account_cli import token_app, user_app
 from voicebank.action_cli import action_app, surgery_app
 from voicebank.chat import chat, lines_from
 from voicebank.cli_support import command_settings, opened
-from voicebank.demo import demo_services, ensure_demo_organisation
+from voicebank.demo import (
+    DEMO_LEAD_EMAIL,
+    DEMO_LEAD_PASSWORD,
+    demo_services,
+    ensure_demo_account,
+    ensure_demo_organisation,
+)
 from voicebank.election_cli import election_app
 from voicebank.report_cli import report_app
 from voicebank.settings import Settings
@@ -41,6 +48,8 @@ app.add_typer(election_app, name="election")
 app.add_typer(action_app, name="action")
 app.add_typer(surgery_app, name="surgery")
 app.add_typer(report_app, name="report")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]
@@ -98,6 +107,7 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
         raise typer.Exit(2)
     voicebank = assemble(settings)
     created = ensure_demo_organisation(database=voicebank.database, clock=voicebank.clock)
+    ensure_demo_account(database=voicebank.database, clock=voicebank.clock)
     voicebank.close()
     database = make_url(settings.database_url).database
     typer.echo(("Created" if created else "Reusing") + f" the demo organisation in {database}.")
@@ -106,6 +116,8 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
         typer.echo(f"  {service.join_code:<8} {service.name} ({service.constituency})")
     typer.echo(
         f"\nVoicebank is listening on http://{host}:{port}  (health: /healthz)\n"
+        f"\nThe dashboard: http://{host}:{port}/sign-in\n"
+        f"  email {DEMO_LEAD_EMAIL}   password {DEMO_LEAD_PASSWORD}\n"
         "\nTo chat with it as a new person, in another terminal run:\n"
         "  voicebank chat --as tel:+447700900123\n"
         f"then send: JOIN {demo_services()[0].join_code}\n"

@@ -101,3 +101,22 @@ def _demo_profile(index: int) -> CommunicationProfile | None:
     if index == 7:
         return CommunicationProfile(person_id=0, easy_words=False)
     return None
+
+
+DEMO_LEAD_EMAIL = "lead@demo.voicebank"
+DEMO_LEAD_PASSWORD = "voicebank-demo"  # noqa: S105  (the local demo's, printed on start)
+
+
+def ensure_demo_account(*, database: Engine, clock: Clock) -> None:
+    """The demo's participation lead account for the dashboard, made once."""
+    from sqlmodel import select as select_rows
+
+    from storage.tables import StaffUser
+    from voicebank.accounts import add_user
+
+    with transaction(database) as session:
+        found = session.exec(select_rows(StaffUser).where(
+            StaffUser.email == DEMO_LEAD_EMAIL)).first()
+        if found is None:
+            add_user(session=session, email=DEMO_LEAD_EMAIL, name="Helen Lewis (demo)",
+                     role="admin", password=DEMO_LEAD_PASSWORD, now=clock.now(), actor="demo")

@@ -132,6 +132,10 @@ async def test_voicebank_demo_serves_a_fresh_sqlite_file(tmp_path: Path) -> None
                                TIMEOUT)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             health = await client.get("/healthz", timeout=TIMEOUT)
+            signed_in = await client.post("/sign-in", timeout=TIMEOUT, data={
+                "email": "lead@demo.voicebank", "password": "voicebank-demo", "next": "/"})
+            client.cookies.update(signed_in.cookies)
+            overview = await client.get("/", timeout=TIMEOUT)
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
@@ -152,6 +156,11 @@ async def test_voicebank_demo_serves_a_fresh_sqlite_file(tmp_path: Path) -> None
     assert health.status_code == 200
     assert health.json()["status"] == "ok"
     assert (tmp_path / "voicebank.db").is_file()
+    assert f"http://127.0.0.1:{port}/sign-in" in shown
+    assert "email lead@demo.voicebank   password voicebank-demo" in shown
+    assert signed_in.status_code == 303
+    assert overview.status_code == 200
+    assert "<h1>Overview</h1>" in overview.text
 
 
 def test_voicebank_demo_refuses_a_database_server(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
@@ -16,7 +16,8 @@ from bot.clock import Clock
 from scheduler.runner import build_scheduler
 from voicebank.runtime import Runtime
 from voicebank.settings import Settings
-from voicebank.web import webhooks
+from voicebank.web import pages, webhooks
+from voicebank.web.security import SignInFirst, sign_in_url
 from voicebank.wiring import Voicebank, assemble
 
 
@@ -43,6 +44,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
 
     app = FastAPI(title="Voicebank", lifespan=lifespan)
     app.include_router(webhooks.router)
+    app.include_router(pages.router)
+
+    @app.exception_handler(SignInFirst)
+    async def sign_in_first(request: Request, error: SignInFirst) -> RedirectResponse:
+        return RedirectResponse(sign_in_url(error.path), status_code=303)
+
     media = Path(settings.media_dir)
     if media.is_dir():
         app.mount("/media", StaticFiles(directory=media), name="media")
