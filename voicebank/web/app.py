@@ -16,7 +16,7 @@ from bot.clock import Clock
 from scheduler.runner import build_scheduler
 from voicebank.runtime import Runtime
 from voicebank.settings import Settings
-from voicebank.web import pages, webhooks
+from voicebank.web import api, pages, webhooks
 from voicebank.web.security import SignInFirst, sign_in_url
 from voicebank.wiring import Voicebank, assemble
 
@@ -45,6 +45,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app = FastAPI(title="Voicebank", lifespan=lifespan)
     app.include_router(webhooks.router)
     app.include_router(pages.router)
+    app.include_router(api.router)
 
     @app.exception_handler(SignInFirst)
     async def sign_in_first(request: Request, error: SignInFirst) -> RedirectResponse:
