@@ -138,7 +138,7 @@ def test_a_bad_action_gets_a_clear_reason(api: tuple[TestClient, dict], body: di
 
     response = client.post("/api/v1/actions", headers=_as(ids["lead_token"]), json=body)
 
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert says in response.json()["detail"]
 
 

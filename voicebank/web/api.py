@@ -8,7 +8,8 @@ from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import BaseModel, Field
+from fastapi import Path as ApiPath
+from pydantic import BaseModel, Field, field_validator
 from sqlmodel import col, select
 
 from bot.actions.service import ActionError, create_action
@@ -17,6 +18,7 @@ from bot.surveys.results_store import answer_rows, participation
 from bot.surveys.store import load_survey
 from storage import people
 from storage.database import transaction
+from storage.inbox import storable_text
 from storage.tables import (
     Action,
     ActionSuggestion,
@@ -71,12 +73,27 @@ class ActionOut(BaseModel):
     ideas: list[int]
 
 
+MAX_ID = 2_147_483_647
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
 class ActionIn(BaseModel):
     what: str = Field(min_length=1, max_length=2000)
-    owner_id: int
+    owner_id: Id
     due_on: date
-    ideas: list[int] = Field(default_factory=list)
-    standard: str | None = Field(default=None, max_length=20)
+    ideas: list[Id] = Field(default_factory=list, max_length=100)
+    standard: str | None = Field(default=None, max_length=20, pattern=r"^\d{1,2}\.\d{1,2}$")
+
+    @field_validator("what")
+    @classmethod
+    def _storable(cls, value: str) -> str:
+        return storable_text(value)
+
+
+class Problem(BaseModel):
+    """Why a request that was well formed could not be carried out."""
+
+    detail: str
 
 
 class SurveyOut(BaseModel):
@@ -180,7 +197,8 @@ async def list_actions(request: Request, user: Annotated[StaffUser, Depends(STAF
     return await asyncio.to_thread(load)
 
 
-@router.post("/actions", response_model=ActionOut, status_code=201)
+@router.post("/actions", response_model=ActionOut, status_code=201,
+             responses={409: {"model": Problem, "description": "The action cannot be made"}})
 async def add_action(request: Request, body: ActionIn,
                      user: Annotated[StaffUser, Depends(STAFF)]) -> ActionOut:
     """Turn ideas (or a standard) into an action; its owner is told straight away."""
@@ -196,7 +214,7 @@ async def add_action(request: Request, body: ActionIn,
                     standard=body.standard,
                 )
             except ActionError as error:
-                raise HTTPException(status_code=422, detail=str(error)) from None
+                raise HTTPException(status_code=409, detail=str(error)) from None
             return _action_out(action, list(dict.fromkeys(body.ideas)))
 
     return await asyncio.to_thread(make)
@@ -216,8 +234,9 @@ async def list_surveys(request: Request, user: Annotated[StaffUser, Depends(ANYO
     return await asyncio.to_thread(load)
 
 
-@router.get("/surveys/{survey_id}/results", response_model=SurveyResultsOut)
-async def survey_results(request: Request, survey_id: int,
+@router.get("/surveys/{survey_id}/results", response_model=SurveyResultsOut,
+            responses={404: {"model": Problem, "description": "No such survey"}})
+async def survey_results(request: Request, survey_id: Annotated[int, ApiPath(ge=1, le=MAX_ID)],
                          user: Annotated[StaffUser, Depends(STAFF)]) -> SurveyResultsOut:
     """Counts and percentages per question; free text as written."""
     voicebank = _voicebank(request)
