@@ -59,6 +59,8 @@ from storage.tables import (
 
 log = logging.getLogger(__name__)
 
+SIMULATOR = "simulator"
+"""The dashboard's phone simulator: staff chatting as a person, never voting for them."""
 ANONYMOUS_TEXT = "[an idea sent anonymously; its words are kept with the idea only]"
 
 
@@ -294,6 +296,9 @@ class ConversationEngine:
                     session.add(suggestion)
                 case RecordSurveyAnswer() | FinishSurvey() | StopSurvey():
                     survey_turns.record(session=session, person=person, effect=effect, now=now)
+                case CastVote() if message.channel == SIMULATOR:
+                    # Staff try the bot as someone in the dashboard; nobody votes for them.
+                    said.append(Outgoing(script.texts.text("vote.simulator")))
                 case Nominate() | CastVote():
                     said.extend(election_turns.record(
                         session=session, person=person, effect=effect, media=message.media,

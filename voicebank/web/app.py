@@ -17,7 +17,13 @@ from scheduler.runner import build_scheduler
 from voicebank.runtime import Runtime
 from voicebank.settings import Settings
 from voicebank.web import api, pages, webhooks
+from voicebank.web.action_pages import action_router
+from voicebank.web.election_pages import election_router
+from voicebank.web.messages_pages import messages_router
+from voicebank.web.people_pages import people_router
 from voicebank.web.security import SignInFirst, sign_in_url
+from voicebank.web.simulator import simulator_router
+from voicebank.web.survey_pages import survey_router
 from voicebank.wiring import Voicebank, assemble
 
 
@@ -45,15 +51,21 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app = FastAPI(title="Voicebank", lifespan=lifespan)
     app.include_router(webhooks.router)
     app.include_router(pages.router)
+    app.include_router(survey_router)
+    app.include_router(election_router)
+    app.include_router(action_router)
+    app.include_router(people_router)
+    app.include_router(messages_router)
+    app.include_router(simulator_router)
     app.include_router(api.router)
 
     @app.exception_handler(SignInFirst)
     async def sign_in_first(request: Request, error: SignInFirst) -> RedirectResponse:
         return RedirectResponse(sign_in_url(error.path), status_code=303)
 
-    media = Path(settings.media_dir)
-    if media.is_dir():
-        app.mount("/media", StaticFiles(directory=media), name="media")
+    # Pictures uploaded from the dashboard appear here, so the folder may come later.
+    app.mount("/media", StaticFiles(directory=Path(settings.media_dir), check_dir=False),
+              name="media")
 
     @app.get("/healthz")
     async def healthz(request: Request) -> JSONResponse:
