@@ -65,7 +65,10 @@ def _as(token: str) -> dict[str, str]:
 
 ROUTES = [("GET", "/api/v1/people"), ("GET", "/api/v1/ideas"), ("GET", "/api/v1/actions"),
           ("POST", "/api/v1/actions"), ("GET", "/api/v1/surveys"),
-          ("GET", "/api/v1/surveys/1/results")]
+          ("GET", "/api/v1/surveys/1/results"), ("GET", "/api/v1/elections"),
+          ("GET", "/api/v1/elections/1/results"), ("GET", "/api/v1/surgeries")]
+MP_MAY = {"/api/v1/surveys", "/api/v1/elections", "/api/v1/elections/1/results",
+          "/api/v1/surgeries"}
 
 
 @pytest.mark.parametrize(("method", "path"), ROUTES)
@@ -79,7 +82,7 @@ def test_every_route_refuses_a_request_without_a_token(
         assert response.headers["www-authenticate"] == "Bearer"
 
 
-@pytest.mark.parametrize(("method", "path"), [r for r in ROUTES if r[1] != "/api/v1/surveys"])
+@pytest.mark.parametrize(("method", "path"), [r for r in ROUTES if r[1] not in MP_MAY])
 def test_an_mp_token_cannot_reach_staff_routes(
     api: tuple[TestClient, dict], method: str, path: str
 ) -> None:
@@ -158,3 +161,40 @@ def test_the_api_is_documented_at_docs(api: tuple[TestClient, dict]) -> None:
     assert {"/api/v1/people", "/api/v1/actions", "/api/v1/surveys/{survey_id}/results"} <= set(
         schema["paths"])
     assert client.get("/docs").status_code == 200
+
+
+def test_an_election_counted_is_readable_and_one_not_counted_is_not(
+    api: tuple[TestClient, dict]
+) -> None:
+    from bot.elections import outcome
+    from bot.elections import service as elections
+
+    client, ids = api
+    engine = create_database_engine(ids["url"])
+    try:
+        with transaction(engine) as session:
+            poll = elections.create_poll(
+                session=session, title="Staff award", question="Who?",
+                options=[elections.PollOption("Sam"), elections.PollOption("Jo")],
+                electorate_kind="everyone", electorate_value="", now=NOW)
+            poll_id = poll.id or 0
+            elections.open_voting(session=session, election_id=poll_id, now=NOW, actor="t")
+            elections.cast_vote(session=session, election_id=poll_id, person_id=ids["ann"],
+                                candidate_id=2)
+        before = client.get(f"/api/v1/elections/{poll_id}/results",
+                            headers=_as(ids["lead_token"]))
+        with transaction(engine) as session:
+            elections.close_voting(session=session, election_id=poll_id, now=NOW, actor="t")
+            outcome.count(session=session, election_id=poll_id, now=NOW, actor="t", seed="s")
+    finally:
+        engine.dispose()
+
+    after = client.get(f"/api/v1/elections/{poll_id}/results", headers=_as(ids["lead_token"]))
+    listed = client.get("/api/v1/elections", headers=_as(ids["lead_token"])).json()
+
+    assert before.status_code == 404
+    assert after.status_code == 200
+    assert [(t["candidate"], t["votes"], t["elected"]) for t in after.json()["tallies"]] == [
+        ("Jo", 1, True), ("Sam", 0, False)]
+    assert len(after.json()["receipts"]) == 1
+    assert [(e["title"], e["voted"], e["on_roll"]) for e in listed] == [("Staff award", 1, 2)]

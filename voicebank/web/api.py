@@ -13,6 +13,8 @@ from pydantic import BaseModel, Field, field_validator
 from sqlmodel import col, select
 
 from bot.actions.service import ActionError, create_action
+from bot.elections import outcome
+from bot.elections import service as elections
 from bot.surveys.results import compute_results
 from bot.surveys.results_store import answer_rows, participation
 from bot.surveys.store import load_survey
@@ -22,13 +24,17 @@ from storage.inbox import storable_text
 from storage.tables import (
     Action,
     ActionSuggestion,
+    Election,
     Person,
     StaffRole,
     StaffUser,
     Suggestion,
+    Surgery,
     Survey,
 )
-from voicebank.web.security import api_for
+from voicebank.web.election_pages import may_see, viewer_scope
+from voicebank.web.security import Viewer, api_for
+from voicebank.web.survey_pages import mp_reach, visible
 from voicebank.wiring import Voicebank
 
 router = APIRouter(prefix="/api/v1", tags=["Voicebank"])
@@ -223,13 +229,16 @@ async def add_action(request: Request, body: ActionIn,
 @router.get("/surveys", response_model=list[SurveyOut])
 async def list_surveys(request: Request, user: Annotated[StaffUser, Depends(ANYONE)]
                        ) -> list[SurveyOut]:
+    """Surveys; an MP's token sees only their own constituency's."""
     voicebank = _voicebank(request)
 
     def load() -> list[SurveyOut]:
         with transaction(voicebank.database) as session:
+            reach = mp_reach(session, Viewer(user=user, csrf=""), voicebank.clock.now())
             return [SurveyOut(id=s.id or 0, title=s.title, status=s.status, opens_at=s.opens_at,
                               closes_at=s.closes_at, anonymous=s.anonymous)
-                    for s in session.exec(select(Survey).order_by(col(Survey.id)))]
+                    for s in session.exec(select(Survey).order_by(col(Survey.id)))
+                    if visible(s, reach)]
 
     return await asyncio.to_thread(load)
 
@@ -260,5 +269,115 @@ async def survey_results(request: Request, survey_id: Annotated[int, ApiPath(ge=
                 texts=list(q.texts),
             ) for q in results.questions],
         )
+
+    return await asyncio.to_thread(load)
+
+
+class ElectionOut(BaseModel):
+    id: int
+    kind: str
+    title: str
+    status: str
+    seats: int
+    voting_opens_at: datetime | None
+    voting_closes_at: datetime | None
+    voted: int
+    on_roll: int
+
+
+class TallyOut(BaseModel):
+    candidate: str
+    votes: int
+    place: int
+    elected: bool
+    by_lot: bool
+
+
+class ElectionResultOut(BaseModel):
+    id: int
+    title: str
+    seed: str | None
+    tallies: list[TallyOut]
+    receipts: list[str]
+
+
+class SurgeryOut(BaseModel):
+    id: int
+    mp_id: int
+    service_id: int
+    starts_at: datetime
+    ends_at: datetime
+    place: str
+    status: str
+
+
+@router.get("/elections", response_model=list[ElectionOut])
+async def list_elections(request: Request, user: Annotated[StaffUser, Depends(ANYONE)]
+                         ) -> list[ElectionOut]:
+    """Elections and polls with their turnout; an MP's token sees only their own."""
+    voicebank = _voicebank(request)
+
+    def load() -> list[ElectionOut]:
+        with transaction(voicebank.database) as session:
+            scope = viewer_scope(session, Viewer(user=user, csrf=""), voicebank.clock.now())
+            found = []
+            for election in session.exec(select(Election).order_by(col(Election.id))):
+                if not may_see(election, scope):
+                    continue
+                voted, on_roll = elections.turnout(session=session,
+                                                   election_id=election.id or 0)
+                found.append(ElectionOut(
+                    id=election.id or 0, kind=election.kind, title=election.title,
+                    status=election.status, seats=election.seats,
+                    voting_opens_at=election.voting_opens_at,
+                    voting_closes_at=election.voting_closes_at, voted=voted, on_roll=on_roll))
+            return found
+
+    return await asyncio.to_thread(load)
+
+
+@router.get("/elections/{election_id}/results", response_model=ElectionResultOut,
+            responses={404: {"model": Problem, "description": "Not counted, or not yours"}})
+async def election_results(request: Request,
+                           election_id: Annotated[int, ApiPath(ge=1, le=MAX_ID)],
+                           user: Annotated[StaffUser, Depends(ANYONE)]) -> ElectionResultOut:
+    """The count (once counted), with the seed that settled any tie and every receipt."""
+    voicebank = _voicebank(request)
+
+    def load() -> ElectionResultOut:
+        with transaction(voicebank.database) as session:
+            scope = viewer_scope(session, Viewer(user=user, csrf=""), voicebank.clock.now())
+            election = session.get(Election, election_id)
+            if election is None or not may_see(election, scope) or election.seed is None:
+                raise HTTPException(status_code=404,
+                                    detail=f"There is no counted election {election_id}.")
+            names = {c.id: c.name for c in elections.candidates(session=session,
+                                                                 election_id=election_id)}
+            return ElectionResultOut(
+                id=election_id, title=election.title, seed=election.seed,
+                tallies=[TallyOut(candidate=names.get(t.candidate_id, "?"), votes=t.votes,
+                                  place=t.place, elected=t.elected, by_lot=t.by_lot)
+                         for t in outcome.stored_result(session=session,
+                                                        election_id=election_id)],
+                receipts=elections.receipts(session=session, election_id=election_id),
+            )
+
+    return await asyncio.to_thread(load)
+
+
+@router.get("/surgeries", response_model=list[SurgeryOut])
+async def list_surgeries(request: Request, user: Annotated[StaffUser, Depends(ANYONE)]
+                         ) -> list[SurgeryOut]:
+    """MP surgeries; an MP's token sees only their own."""
+    voicebank = _voicebank(request)
+
+    def load() -> list[SurgeryOut]:
+        with transaction(voicebank.database) as session:
+            query = select(Surgery).order_by(col(Surgery.starts_at))
+            if user.role == StaffRole.MP:
+                query = query.where(Surgery.mp_id == (user.person_id or -1))
+            return [SurgeryOut(id=s.id or 0, mp_id=s.mp_id, service_id=s.service_id,
+                               starts_at=s.starts_at, ends_at=s.ends_at, place=s.place,
+                               status=s.status) for s in session.exec(query)]
 
     return await asyncio.to_thread(load)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -122,19 +123,42 @@ def _rate(part: int, whole: int) -> str:
     return f"{100 * part / whole:.0f}%" if whole else "-"
 
 
-def overview(session: Session, now: datetime, voicebank: Voicebank) -> Overview:
-    """What a participation lead wants to see first thing."""
+def overview(session: Session, now: datetime, voicebank: Voicebank,
+             viewer: Viewer | None = None) -> Overview:
+    """What a participation lead wants to see first thing. An MP sees only their own
+    constituency's surveys and elections."""
+    from voicebank.web.election_pages import viewer_scope
+    from voicebank.web.survey_pages import mp_reach
+
+    is_mp = viewer is not None and viewer.role == StaffRole.MP
+    reach = mp_reach(session, viewer, now) if viewer is not None else None
+    scope = viewer_scope(session, viewer, now) if viewer is not None else None
     zone = voicebank.settings.zone
     local = now.astimezone(zone)
     day_start = datetime.combine(local.date(), time(0), tzinfo=zone)
     result = Overview()
+    if not is_mp:
+        _count_messages(session, result, day_start)
+    return _add_lists(session, result, now, zone, local, reach, scope, is_mp)
+
+
+def _count_messages(session: Session, result: Overview, day_start: datetime) -> None:
     result.messages_in = session.exec(select(func.count()).select_from(InboxMessage).where(
         col(InboxMessage.received_at) >= day_start)).one()
     result.messages_out = session.exec(select(func.count()).select_from(OutboxMessage).where(
         col(OutboxMessage.sent_at) >= day_start)).one()
     result.failed = session.exec(select(func.count()).select_from(OutboxMessage).where(
         OutboxMessage.status == OutboxStatus.FAILED)).one()
+
+
+def _add_lists(session: Session, result: Overview, now: datetime, zone: ZoneInfo,
+               local: datetime, reach: Any, scope: set[int] | None, is_mp: bool) -> Overview:
+    from voicebank.web.election_pages import may_see
+    from voicebank.web.survey_pages import visible
+
     for survey in session.exec(select(Survey).where(Survey.status == SurveyStatus.OPEN)):
+        if not visible(survey, reach):
+            continue
         asked = session.exec(select(func.count()).select_from(SurveyParticipant).where(
             SurveyParticipant.survey_id == survey.id)).one()
         finished = session.exec(select(func.count()).select_from(SurveyParticipant).where(
@@ -147,6 +171,8 @@ def overview(session: Session, now: datetime, voicebank: Voicebank) -> Overview:
             else "when closed by hand"})
     for election in session.exec(select(Election).where(
             Election.status == ElectionStatus.VOTING)):
+        if not may_see(election, scope):
+            continue
         roll = session.exec(select(func.count()).select_from(RollEntry).where(
             RollEntry.election_id == election.id)).one()
         voted = session.exec(select(func.count()).select_from(RollEntry).where(
@@ -155,6 +181,8 @@ def overview(session: Session, now: datetime, voicebank: Voicebank) -> Overview:
             "title": election.title, "roll": roll, "voted": voted, "rate": _rate(voted, roll),
             "closes": f"{election.voting_closes_at.astimezone(zone):%d %b %H:%M}"
             if election.voting_closes_at else "when closed by hand"})
+    if is_mp:
+        return result  # actions, ideas and message counts are for staff
     for action in session.exec(select(Action).where(
             Action.status == ActionStatus.OPEN, col(Action.due_on) < local.date())
             .order_by(col(Action.due_on))):
@@ -181,7 +209,7 @@ async def overview_page(
 
     def load() -> Overview:
         with transaction(voicebank.database) as session:
-            return overview(session, voicebank.clock.now(), voicebank)
+            return overview(session, voicebank.clock.now(), voicebank, viewer)
 
     data = await asyncio.to_thread(load)
     return templates.TemplateResponse(request, "overview.html", {
