@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 from starlette.testclient import TestClient
@@ -36,18 +35,12 @@ from storage.tables import (
 from tests.voicebank.app_harness import database_url_of
 from voicebank import accounts
 from voicebank.settings import ENV_PREFIX, load_settings
-from voicebank.web.action_pages import action_router
 from voicebank.web.app import create_app
 
 PASSWORD = "a long password for tests"  # noqa: S105  (the tests' own)
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday; London is on UTC in winter
 LAST_YEAR = NOW - timedelta(days=365)
 
-
-def mount(app: FastAPI) -> None:
-    """Mount the router unless the app already does."""
-    if "/actions" not in {getattr(route, "path", "") for route in app.routes}:
-        app.include_router(action_router)
 
 
 @dataclass
@@ -133,7 +126,6 @@ def dashboard(database: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     settings = load_settings(database_url=database_url_of(database),
                              public_url="http://127.0.0.1:8000", quiet_hours="")
     app = create_app(settings, clock=ManualClock(NOW))
-    mount(app)
     with TestClient(app, follow_redirects=False) as client:
         yield Dashboard(client=client, database=database, ids=ids)
 

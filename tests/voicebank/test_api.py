@@ -198,3 +198,16 @@ def test_an_election_counted_is_readable_and_one_not_counted_is_not(
         ("Jo", 1, True), ("Sam", 0, False)]
     assert len(after.json()["receipts"]) == 1
     assert [(e["title"], e["voted"], e["on_roll"]) for e in listed] == [("Staff award", 1, 2)]
+
+
+def test_a_broken_character_in_a_request_gets_a_422_not_a_server_error(
+    api: tuple[TestClient, dict]
+) -> None:
+    client, ids = api
+
+    response = client.post(
+        "/api/v1/actions", content=b'{"what": "\\ud800", "owner_id": 2, "due_on": "2030-01-01"}',
+        headers={**_as(ids["lead_token"]), "Content-Type": "application/json"})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "what"]

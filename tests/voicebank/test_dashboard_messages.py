@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 from starlette.testclient import TestClient
@@ -23,20 +22,10 @@ from tests.voicebank.app_harness import database_url_of
 from voicebank import accounts
 from voicebank.settings import ENV_PREFIX, load_settings
 from voicebank.web.app import create_app
-from voicebank.web.messages_pages import messages_router
-from voicebank.web.simulator import simulator_router
 
 PASSWORD = "a long password for tests"  # noqa: S105  (the tests' own)
 SUMMER = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)  # 10:00 in London
 
-
-def mount(app: FastAPI) -> None:
-    """Mount the routers unless the app already does."""
-    paths = {getattr(route, "path", "") for route in app.routes}
-    if "/messages" not in paths:
-        app.include_router(messages_router)
-    if "/simulator" not in paths:
-        app.include_router(simulator_router)
 
 
 @dataclass
@@ -87,7 +76,6 @@ def dashboard(database: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     settings = load_settings(database_url=database_url_of(database),
                              public_url="http://127.0.0.1:8000", quiet_hours="")
     app = create_app(settings, clock=clock)
-    mount(app)
     with TestClient(app) as client:
         yield Dashboard(client=client, database=database, clock=clock)
 

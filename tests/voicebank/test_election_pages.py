@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 from starlette.testclient import TestClient
@@ -39,17 +38,11 @@ from tests.voicebank.app_harness import database_url_of
 from voicebank import accounts
 from voicebank.settings import ENV_PREFIX, load_settings
 from voicebank.web.app import create_app
-from voicebank.web.election_pages import election_router
 
 PASSWORD = "a long password for tests"  # noqa: S105  (the tests' own)
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # 10:00 in London too: winter
 LAST_YEAR = NOW - timedelta(days=365)
 
-
-def mount(app: FastAPI) -> None:
-    """Mount the router unless the app already does."""
-    if "/elections" not in {getattr(route, "path", "") for route in app.routes}:
-        app.include_router(election_router)
 
 
 @dataclass
@@ -126,7 +119,6 @@ def dashboard(database: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     settings = load_settings(database_url=database_url_of(database),
                              public_url="http://127.0.0.1:8000", quiet_hours="")
     app = create_app(settings, clock=ManualClock(NOW))
-    mount(app)
     with TestClient(app, follow_redirects=False) as client:
         yield Dashboard(client=client, database=database, ids=ids)
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 from starlette.testclient import TestClient
@@ -26,7 +25,6 @@ from voicebank import accounts
 from voicebank.people_import import open_sealed, seal_rows
 from voicebank.settings import ENV_PREFIX, load_settings
 from voicebank.web.app import create_app
-from voicebank.web.people_pages import people_router
 
 PASSWORD = "a long password for tests"  # noqa: S105  (the tests' own)
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -35,11 +33,6 @@ GOOD_AND_BAD = (b"Name,Phone,Service,Role\n"
                 b"Ben Smith,12345,OAK3,\n"
                 b"Cat Lee,+44 7700 900456,oak3,mp\n")
 
-
-def mount(app: FastAPI) -> None:
-    """Mount the router unless the app already does."""
-    if "/people" not in {getattr(route, "path", "") for route in app.routes}:
-        app.include_router(people_router)
 
 
 @dataclass
@@ -98,7 +91,6 @@ def dashboard(database: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                           service_id=oak.id)
     app = create_app(load_settings(database_url=database_url_of(database),
                                    public_url="http://127.0.0.1:8000"), clock=ManualClock(NOW))
-    mount(app)
     with TestClient(app, follow_redirects=False) as client:
         yield Dashboard(client=client, database=database)
 

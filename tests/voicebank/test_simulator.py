@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 from starlette.testclient import TestClient
@@ -36,21 +35,11 @@ from tests.voicebank.app_harness import add_person, add_service, database_url_of
 from voicebank import accounts
 from voicebank.settings import ENV_PREFIX, load_settings
 from voicebank.web.app import create_app
-from voicebank.web.messages_pages import messages_router
-from voicebank.web.simulator import simulator_router
 
 PASSWORD = "a long password for tests"  # noqa: S105  (the tests' own)
 NEW_NUMBER = "tel:+447700900123"
 ANN = "tel:+447700900456"
 
-
-def mount(app: FastAPI) -> None:
-    """Mount the routers unless the app already does."""
-    paths = {getattr(route, "path", "") for route in app.routes}
-    if "/simulator" not in paths:
-        app.include_router(simulator_router)
-    if "/messages" not in paths:
-        app.include_router(messages_router)
 
 
 @dataclass
@@ -102,7 +91,6 @@ def phone(database: Engine, clock: ManualClock, tmp_path: Path,
     settings = load_settings(database_url=database_url_of(database),
                              public_url="http://127.0.0.1:8000", quiet_hours="")
     app = create_app(settings, clock=clock)
-    mount(app)
     with TestClient(app) as client:
         yield Phone(client=client, database=database, clock=clock)
 

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 from starlette.testclient import TestClient
@@ -42,7 +41,7 @@ from tests.voicebank.app_harness import database_url_of
 from voicebank import accounts
 from voicebank.settings import ENV_PREFIX, load_settings
 from voicebank.web.app import create_app
-from voicebank.web.survey_pages import option_lines, survey_router
+from voicebank.web.survey_pages import option_lines
 
 PASSWORD = "a long password for tests"  # noqa: S105  (the tests' own)
 SUMMER = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)  # 10:00 in London
@@ -60,11 +59,6 @@ def small_png() -> bytes:
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
             + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
 
-
-def mount(app: FastAPI) -> None:
-    """Mount the router unless the app already does."""
-    if "/surveys" not in {getattr(route, "path", "") for route in app.routes}:
-        app.include_router(survey_router)
 
 
 @dataclass
@@ -141,7 +135,6 @@ def dashboard(database: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     settings = load_settings(database_url=database_url_of(database), media_dir=str(media),
                              public_url="http://127.0.0.1:8000", quiet_hours="")
     app = create_app(settings, clock=clock)
-    mount(app)
     with TestClient(app, follow_redirects=False) as client:
         yield Dashboard(client=client, database=database, clock=clock, media=media,
                         mp_person=mp_person)

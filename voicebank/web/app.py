@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
@@ -18,6 +21,7 @@ from voicebank.runtime import Runtime
 from voicebank.settings import Settings
 from voicebank.web import api, pages, webhooks
 from voicebank.web.action_pages import action_router
+from voicebank.web.api_changes import changes_router
 from voicebank.web.election_pages import election_router
 from voicebank.web.messages_pages import messages_router
 from voicebank.web.people_pages import people_router
@@ -58,6 +62,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(messages_router)
     app.include_router(simulator_router)
     app.include_router(api.router)
+    app.include_router(changes_router)
+
+    @app.exception_handler(RequestValidationError)
+    async def unreadable_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        """FastAPI's usual 422, but never echoing text it cannot encode (a lone surrogate)."""
+        details = jsonable_encoder(error.errors(), custom_encoder={
+            str: lambda text: text.encode("utf-8", "replace").decode("utf-8")})
+        return JSONResponse({"detail": json.loads(json.dumps(details, ensure_ascii=True))},
+                            status_code=422)
 
     @app.exception_handler(SignInFirst)
     async def sign_in_first(request: Request, error: SignInFirst) -> RedirectResponse:
