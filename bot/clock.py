@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 
 class Clock(Protocol):
@@ -37,3 +38,14 @@ class ManualClock:
         if moment.tzinfo is None:
             raise ValueError("ManualClock needs an aware datetime")
         self._now = moment.astimezone(UTC)
+
+
+def spoken_day(day: date) -> str:
+    """A date the way people say it: "Friday 5 December"."""
+    return f"{day:%A} {day.day} {day:%B}"
+
+
+def spoken_time(moment: datetime, zone: ZoneInfo) -> str:
+    """A moment on the organisation's wall clock: "Friday 5 December at 17:00"."""
+    local = moment.astimezone(zone)
+    return f"{spoken_day(local.date())} at {local:%H:%M}"

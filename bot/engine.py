@@ -20,7 +20,7 @@ from bot.actions import surgeries
 from bot.actions.commands import CompleteAction
 from bot.actions.flows import SURGERY, FinishSurgeryLog, LogSurgeryFeedback, SurgeryFlow
 from bot.actions.service import alert_safeguarding, complete_action
-from bot.answers import clean_text, load_vocabulary
+from bot.answers import clean_text
 from bot.catalogue import DEFAULT_LANGUAGE, Catalogue, load_catalogue
 from bot.clock import Clock
 from bot.conversation import Effect, Flow, Pending
@@ -366,11 +366,7 @@ class ConversationEngine:
         return Outgoing(texts.text("welcome.moved", service=service.name))
 
     def _script(self, language: str) -> Script:
-        return Script(
-            flows=self.flows,
-            texts=load_catalogue(language),
-            vocabulary=load_vocabulary(language),
-        )
+        return Script.of(language, self.flows)
 
     @staticmethod
     def _save_pending(

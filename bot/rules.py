@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from bot.actions.commands import CompleteAction, read_done
-from bot.answers import Vocabulary
-from bot.catalogue import Catalogue
+from bot.answers import Vocabulary, load_vocabulary
+from bot.catalogue import Catalogue, load_catalogue
 from bot.conversation import Flow, Pending, Turn, interpret, render_question
 from bot.flows.menu import MENU, ShowHelp
 from bot.keywords import is_keyword, normalise_keyword
@@ -57,6 +57,17 @@ class Script:
     flows: Mapping[str, Flow]
     texts: Catalogue
     vocabulary: Vocabulary
+
+    @classmethod
+    def of(cls, language: str, flows: Mapping[str, Flow] | None = None, *extra: Flow) -> Script:
+        """The script for ``language``: ``flows`` (the standard ones unless given), with
+        ``extra`` flows built for one person's turn put in place of those of their name."""
+        from bot.flows import standard_flows
+
+        chosen = dict(flows if flows is not None else standard_flows())
+        chosen.update({flow.name: flow for flow in extra})
+        return cls(flows=chosen, texts=load_catalogue(language),
+                   vocabulary=load_vocabulary(language))
 
 
 def take_step(

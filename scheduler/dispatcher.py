@@ -115,7 +115,8 @@ class Dispatcher:
         while not self._stopping:
             event.clear()
             try:
-                claimed = await self._dispatch_channel(channel, None, self._batch_for(channel))
+                claimed, _ = await self._dispatch_channel(channel, None,
+                                                          self._batch_for(channel))
             except Exception:
                 log.exception("the %s dispatcher failed; trying again shortly", channel)
                 claimed = 0
@@ -148,7 +149,7 @@ class Dispatcher:
         wanted = [channel for channel in asked if channel in self.senders]
         sent = 0
         for channel in wanted:
-            sent += await self._dispatch_channel(channel, address, limit, count="sent")
+            sent += (await self._dispatch_channel(channel, address, limit))[1]
         return sent
 
     async def wait_idle(self) -> None:
@@ -156,28 +157,28 @@ class Dispatcher:
         await self._idle.wait()
 
     async def _dispatch_channel(
-        self, channel: str, address: str | None, limit: int, *, count: str = "claimed"
-    ) -> int:
+        self, channel: str, address: str | None, limit: int
+    ) -> tuple[int, int]:
+        """One round for one channel: (messages claimed, messages handed to the provider)."""
         self._rounds += 1
         self._idle.clear()
         try:
-            return await self._dispatch_round(channel, address, limit, count)
+            return await self._dispatch_round(channel, address, limit)
         finally:
             self._rounds -= 1
             if self._rounds == 0:
                 self._idle.set()
 
     async def _dispatch_round(
-        self, channel: str, address: str | None, limit: int, count: str
-    ) -> int:
+        self, channel: str, address: str | None, limit: int
+    ) -> tuple[int, int]:
         now = self.clock.now()
         quiet = self.quiet_hours is not None and self.quiet_hours.contains(now)
         max_priority = Priority.REPLY if quiet else None
         claimed = await asyncio.to_thread(self._claim, channel, address, limit, max_priority)
         if not claimed:
-            return 0
-        sent = await self._send_paced(channel, claimed)
-        return sent if count == "sent" else len(claimed)
+            return 0, 0
+        return len(claimed), await self._send_paced(channel, claimed)
 
     async def _send_paced(self, channel: str, claimed: list[OutboxMessage]) -> int:
         sender = self.senders[channel]

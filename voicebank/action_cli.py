@@ -25,6 +25,7 @@ from bot.actions.surgeries import (
     service_name,
     surgery_audience,
 )
+from bot.clock import spoken_time
 from bot.outreach import already_queued
 from bot.surveys.loading import parse_local_time
 from storage import people
@@ -88,10 +89,6 @@ def long_date(day: date) -> str:
     return f"{day:%A} {day.day} {day:%B %Y}"
 
 
-def long_time(moment: datetime, zone: ZoneInfo) -> str:
-    """``Tuesday 1 December at 10:00``, in the organisation's time zone."""
-    at = moment.astimezone(zone)
-    return f"{at:%A} {at.day} {at:%B} at {at:%H:%M}"
 
 
 def name_of(session: Session, person_id: int | None) -> str:
@@ -309,14 +306,14 @@ def people_at(session: Session, surgery: Surgery) -> int:
 
 
 def when_sent(moment: datetime, now: datetime, zone: ZoneInfo) -> str:
-    return long_time(moment, zone) if moment > now else "straight away"
+    return spoken_time(moment, zone) if moment > now else "straight away"
 
 
 def surgery_title(session: Session, surgery: Surgery, zone: ZoneInfo) -> str:
     """``Max at Willow House (the quiet room), Tuesday 1 December 2026 10:00 to 12:00``."""
     start, end = surgery.starts_at.astimezone(zone), surgery.ends_at.astimezone(zone)
     place = f" ({surgery.place})" if surgery.place else ""
-    ends = f"{end:%H:%M}" if end.date() == start.date() else long_time(end, zone)
+    ends = f"{end:%H:%M}" if end.date() == start.date() else spoken_time(end, zone)
     return (f"{name_of(session, surgery.mp_id)} at {service_name(session, surgery.service_id)}"
             f"{place}, {long_date(start.date())} {start:%H:%M} to {ends}")
 
@@ -361,7 +358,7 @@ def surgery_add(
                f"  to {mp_name}: {mp_times}\n"
                f"  to the {plural(told, 'person', 'people')} at {where}: "
                f"{when_sent(starts_at - SERVICE_BEFORE, now, zone)}\n"
-               f"  to {mp_name} when it ends ({long_time(ends_at, zone)}): what did people say?")
+               f"  to {mp_name} when it ends ({spoken_time(ends_at, zone)}): what did people say?")
 
 
 @surgery_app.command("list")

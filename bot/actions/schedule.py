@@ -17,6 +17,7 @@ from bot.actions.nudges import DEFAULT_BEFORE, due_nudge
 from bot.actions.service import lead_contacts
 from bot.actions.surgeries import service_name, surgery_audience
 from bot.catalogue import load_catalogue
+from bot.clock import spoken_day, spoken_time
 from bot.messages import Outgoing
 from bot.outreach import queue_for_person
 from storage.database import lock_name, transaction
@@ -42,11 +43,6 @@ class ActionTick:
     surgery_messages: int = 0
 
 
-def _when(moment: datetime, zone: ZoneInfo) -> str:
-    local = moment.astimezone(zone)
-    return f"{local:%A} {local.day} {local:%B} at {local:%H:%M}"
-
-
 def send_nudges(*, session: Session, now: datetime, zone: ZoneInfo,
                 before: tuple[int, ...] = DEFAULT_BEFORE) -> tuple[int, int]:
     """Nudge owners of open actions whose nudge has come due; (owners, leads) told."""
@@ -59,7 +55,7 @@ def send_nudges(*, session: Session, now: datetime, zone: ZoneInfo,
             continue
         owner = session.get_one(Person, action.owner_id)
         texts = load_catalogue(owner.language)
-        due = f"{action.due_on:%A} {action.due_on.day} {action.due_on:%B}"
+        due = spoken_day(action.due_on)
         if nudge.key.startswith("before"):
             text = texts.text("action.nudge_before", number=action.id, what=action.what, due=due)
         elif nudge.key == "due":
@@ -96,7 +92,7 @@ def send_surgery_messages(*, session: Session, now: datetime, zone: ZoneInfo) ->
     for surgery in upcoming:
         mp = session.get_one(Person, surgery.mp_id)
         where = service_name(session, surgery.service_id)
-        when = _when(surgery.starts_at, zone)
+        when = spoken_time(surgery.starts_at, zone)
         # Only the nearest reminder whose time has come: never the day-before and the
         # hour-before together after the scheduler was away.
         due_now = sorted((before, occasion) for occasion, before in MP_BEFORE.items()

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from sqlmodel import Session, col, select
 
 from bot.catalogue import load_catalogue
+from bot.clock import spoken_day
 from bot.messages import Outgoing
 from bot.outreach import queue_for_person
 from storage import people
@@ -77,7 +78,7 @@ def create_action(
         session.add(ActionSuggestion(action_id=action.id, suggestion_id=suggestion_id))
     texts = load_catalogue(owner.language)
     told = Outgoing(texts.text("action.yours", number=action.id, what=action.what,
-                               due=f"{due_on:%A} {due_on.day} {due_on:%B}"))
+                               due=spoken_day(due_on)))
     queue_for_person(session=session, person=owner, messages=[told], now=now,
                      priority=Priority.REPLY, dedupe_key=f"action:{action.id}:owner")
     record_audit(session=session, actor=actor, action="action.created",

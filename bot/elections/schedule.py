@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.catalogue import load_catalogue
+from bot.clock import spoken_time
 from bot.elections.outcome import announce, count
 from bot.elections.service import close_voting, open_nominations, open_voting
 from bot.messages import Outgoing
@@ -42,8 +43,7 @@ def send_vote_reminders(*, session: Session, election: Election, now: datetime,
                          closes_at=election.voting_closes_at, now=now)
     if index is None or election.voting_closes_at is None:
         return 0
-    closes = election.voting_closes_at.astimezone(zone)
-    when = f"{closes:%A} {closes.day} {closes:%B} at {closes:%H:%M}"
+    when = spoken_time(election.voting_closes_at, zone)
     sent = 0
     waiting = session.exec(select(Person).join(
         RollEntry, col(RollEntry.person_id) == col(Person.id)).where(

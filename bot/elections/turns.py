@@ -14,7 +14,6 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.answers import load_vocabulary
 from bot.catalogue import Catalogue, load_catalogue
 from bot.conversation import Effect, Pending
 from bot.elections import service
@@ -28,7 +27,6 @@ from bot.elections.flows import (
     VoteFlow,
     election_of_step,
 )
-from bot.flows import standard_flows
 from bot.messages import Outgoing
 from bot.rules import PersonView, Script, ask
 from storage import conversations, people
@@ -110,8 +108,7 @@ def ballot_messages(*, session: Session, paper: BallotPaper, person: Person
     if saved is not None and saved.flow != "menu":
         return [opening, Outgoing(texts.text("vote.later", easy=profile.easy_words))], None
     flow = VoteFlow(papers=[paper], language=person.language)
-    script = Script(flows={**standard_flows(), VOTE: flow}, texts=texts,
-                    vocabulary=load_vocabulary(person.language))
+    script = Script.of(person.language, None, flow)
     view = PersonView(id=person.id, opted_out=False, easy_words=profile.easy_words,
                       supporter=profile.supporter_name)
     turn = ask(Pending(VOTE, flow.first_step), view, script)

@@ -15,10 +15,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.answers import load_vocabulary
 from bot.catalogue import load_catalogue
+from bot.clock import spoken_time
 from bot.conversation import Pending
-from bot.flows import standard_flows
 from bot.flows.menu import MENU
 from bot.messages import Outgoing
 from bot.outreach import queue_for_person
@@ -40,14 +39,6 @@ class TickReport:
     opened: tuple[int, ...] = ()
     closed: tuple[int, ...] = ()
     reminded: int = 0
-
-
-def script_for(language: str, surveys: dict[int, SurveyDef], next_up: str | None) -> Script:
-    """The flows, texts and answer words for one person, with their surveys."""
-    flows = {**standard_flows(), SURVEY: SurveyFlow(surveys=surveys, language=language,
-                                                    next_up=next_up)}
-    return Script(flows=flows, texts=load_catalogue(language),
-                  vocabulary=load_vocabulary(language))
 
 
 def open_survey(*, session: Session, survey_id: int, now: datetime, actor: str = "scheduler"
@@ -99,10 +90,12 @@ def _invite(session: Session, survey: SurveyDef, person: Person, now: datetime) 
     if busy:
         messages.append(Outgoing(texts.text("survey.later", easy=easy)))
     else:
-        script = script_for(person.language, {survey.id: survey}, step_for(survey.id, first))
+        step = step_for(survey.id, first)
+        script = Script.of(person.language, None, SurveyFlow(
+            surveys={survey.id: survey}, language=person.language, next_up=step))
         view = PersonView(id=person.id, opted_out=False, easy_words=easy,
                           supporter=profile.supporter_name)
-        turn = ask(Pending(SURVEY, step_for(survey.id, first)), view, script)
+        turn = ask(Pending(SURVEY, step), view, script)
         messages.extend(turn.say)
         pending = turn.next
     queued = queue_for_person(session=session, person=person, messages=messages, now=now,
@@ -139,7 +132,6 @@ def send_reminders(*, session: Session, survey_id: int, now: datetime, zone: Zon
     index = due_reminder(reminders=survey.reminders, closes_at=row.closes_at, now=now)
     if index is None or row.closes_at is None:
         return 0
-    closes = row.closes_at.astimezone(zone)
     sent = 0
     for progress in survey_progress.unfinished_participants(session=session,
                                                             survey_id=survey_id):
@@ -147,17 +139,12 @@ def send_reminders(*, session: Session, survey_id: int, now: datetime, zone: Zon
         texts = load_catalogue(person.language)
         reminder = Outgoing(texts.text(
             "survey.reminder", title=survey.title_in(person.language),
-            closes=_when(closes),
+            closes=spoken_time(row.closes_at, zone),
         ))
         if queue_for_person(session=session, person=person, messages=[reminder], now=now,
                             dedupe_key=f"survey:{survey_id}:reminder:{index}:person:{person.id}"):
             sent += 1
     return sent
-
-
-def _when(moment: datetime) -> str:
-    """A day and time the way people say them: "Friday 5 December at 17:00"."""
-    return f"{moment:%A} {moment.day} {moment:%B} at {moment:%H:%M}"
 
 
 def survey_tick(*, database: Engine, now: datetime, zone: ZoneInfo) -> TickReport:

@@ -15,10 +15,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from bot.answers import load_vocabulary
-from bot.catalogue import load_catalogue
 from bot.conversation import Effect, Pending
-from bot.flows import standard_flows
 from bot.messages import Outgoing
 from bot.rules import OptOut, PersonView, Script, ask
 from bot.surveys.definition import SurveyDef
@@ -161,9 +158,8 @@ def offer_next(
             continue
         step = step_for(row.id, position)
         flow = SurveyFlow(surveys={row.id: survey}, language=person.language, next_up=step)
-        texts = load_catalogue(person.language)
-        script = Script(flows={**standard_flows(), SURVEY: flow}, texts=texts,
-                        vocabulary=load_vocabulary(person.language))
+        script = Script.of(person.language, None, flow)
+        texts = script.texts
         if progress.status == ParticipantStatus.ANSWERING:
             lead = texts.text("survey.resume", easy=view.easy_words)
         else:
