@@ -13,10 +13,11 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from bot.conversation import Pending
 from bot.messages import Outgoing
 from bot.profile import adapt, choose_address
 from bot.urns import scheme_of
-from storage import outbox, people
+from storage import conversations, outbox, people
 from storage.tables import OutboxMessage, Person, Priority
 
 CHANNEL_OF_SCHEME = {"tel": "sms", "telegram": "telegram", "console": "console"}
@@ -68,3 +69,25 @@ def queue_for_person(
             now=now,
         )
     return True
+
+
+def queue_and_ask(
+    *,
+    session: Session,
+    person: Person,
+    messages: Sequence[Outgoing],
+    pending: Pending | None,
+    now: datetime,
+    dedupe_key: str,
+) -> bool:
+    """Queue ``messages`` (see :func:`queue_for_person`); when they went and end with a
+    question, make it the person's pending question, so their next reply answers it."""
+    queued = queue_for_person(session=session, person=person, messages=messages, now=now,
+                              dedupe_key=dedupe_key)
+    if queued and pending is not None:
+        assert person.id is not None
+        conversations.save_conversation(
+            session=session, person_id=person.id, flow=pending.flow, step=pending.step,
+            context=dict(pending.context), misses=0, now=now,
+        )
+    return queued

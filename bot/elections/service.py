@@ -23,7 +23,7 @@ from bot.catalogue import load_catalogue
 from bot.elections.ballots import BallotCandidate, BallotPaper
 from bot.elections.receipts import new_receipt
 from bot.messages import Outgoing
-from bot.outreach import queue_for_person
+from bot.outreach import queue_and_ask, queue_for_person
 from storage import people, survey_progress
 from storage.audit import record_audit
 from storage.tables import (
@@ -309,16 +309,8 @@ def _send_ballot(session: Session, paper: BallotPaper, person: Person, now: date
     from bot.elections.turns import ballot_messages  # the flow's own rendering
 
     messages, pending = ballot_messages(session=session, paper=paper, person=person)
-    if queue_for_person(session=session, person=person, messages=messages, now=now,
-                        dedupe_key=f"election:{paper.election_id}:ballot:person:{person.id}"
-                        ) and pending is not None:
-        from storage import conversations
-
-        assert person.id is not None
-        conversations.save_conversation(
-            session=session, person_id=person.id, flow=pending.flow, step=pending.step,
-            context=dict(pending.context), misses=0, now=now,
-        )
+    queue_and_ask(session=session, person=person, messages=messages, pending=pending, now=now,
+                  dedupe_key=f"election:{paper.election_id}:ballot:person:{person.id}")
 
 
 def close_voting(*, session: Session, election_id: int, now: datetime, actor: str) -> None:

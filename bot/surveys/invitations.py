@@ -20,7 +20,7 @@ from bot.clock import spoken_time
 from bot.conversation import Pending
 from bot.flows.menu import MENU
 from bot.messages import Outgoing
-from bot.outreach import queue_for_person
+from bot.outreach import queue_and_ask, queue_for_person
 from bot.rules import PersonView, Script, ask
 from bot.surveys.definition import SurveyDef
 from bot.surveys.flow import SURVEY, SurveyFlow, step_for
@@ -98,14 +98,8 @@ def _invite(session: Session, survey: SurveyDef, person: Person, now: datetime) 
         turn = ask(Pending(SURVEY, step), view, script)
         messages.extend(turn.say)
         pending = turn.next
-    queued = queue_for_person(session=session, person=person, messages=messages, now=now,
-                              dedupe_key=f"survey:{survey.id}:invite:person:{person.id}")
-    if queued and pending is not None:
-        conversations.save_conversation(
-            session=session, person_id=person.id, flow=pending.flow, step=pending.step,
-            context=dict(pending.context), misses=0, now=now,
-        )
-    return queued
+    return queue_and_ask(session=session, person=person, messages=messages, pending=pending,
+                         now=now, dedupe_key=f"survey:{survey.id}:invite:person:{person.id}")
 
 
 def close_survey(*, session: Session, survey_id: int, now: datetime, actor: str = "scheduler"

@@ -6,10 +6,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -35,44 +33,21 @@ from storage.tables import (
     StaffUser,
 )
 from tests.voicebank.app_harness import database_url_of
+from tests.voicebank.dashboard_harness import PASSWORD
+from tests.voicebank.dashboard_harness import Dashboard as BaseDashboard
 from voicebank import accounts
 from voicebank.settings import ENV_PREFIX, load_settings
 from voicebank.web.app import create_app
 
-PASSWORD = "a long password for tests"  # noqa: S105  (the tests' own)
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # 10:00 in London too: winter
 LAST_YEAR = NOW - timedelta(days=365)
 
 
-
-@dataclass
-class Dashboard:
-    client: TestClient
-    database: Engine
-    ids: dict[str, int]
-
-    def sign_in(self, who: str) -> None:
-        """Sign this browser in as ``who``'s account (lead, sam, max or hal)."""
-        self.client.cookies.clear()
-        response = self.client.post("/sign-in", data={
-            "email": f"{who}@example.org", "password": PASSWORD})
-        assert response.status_code == 303
-
-    def csrf(self) -> str:
-        found = re.search(r'name="csrf" value="([^"]+)"', self.client.get("/").text)
-        assert found is not None
-        return found.group(1)
-
-    def post(self, path: str, data: dict[str, str] | None = None) -> Any:
-        return self.client.post(path, data={"csrf": self.csrf(), **(data or {})})
-
+class Dashboard(BaseDashboard):
     def election(self, election_id: int) -> Election:
         with transaction(self.database) as session:
             return session.get_one(Election, election_id)
 
-    def rows(self, model: type[Any], *where: Any) -> list[Any]:
-        with transaction(self.database) as session:
-            return list(session.exec(select(model).where(*where)))
 
 
 @pytest.fixture
