@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from bot.catalogue import Catalogue, load_catalogue
 from bot.conversation import Effect, Pending
@@ -47,10 +47,15 @@ def prepare(*, session: Session, person: Person, pending: Pending | None,
             texts: Catalogue) -> ElectionTurn:
     """The person's STAND and VOTE flows for this turn."""
     assert person.id is not None
-    election = service.standable_for(session=session, person=person)
+    # Most messages come when nothing is being stood for or voted in: one cheap look first.
+    live = session.exec(select(Election.status).where(col(Election.status).in_(
+        [ElectionStatus.NOMINATIONS, ElectionStatus.VOTING])).distinct()).all()
+    election = (service.standable_for(session=session, person=person)
+                if ElectionStatus.NOMINATIONS in live else None)
     stand = StandFlow(election_id=election.id if election else None,
                       title=election.title if election else "")
-    papers = service.votable_for(session=session, person_id=person.id)
+    papers = (service.votable_for(session=session, person_id=person.id)
+              if ElectionStatus.VOTING in live else [])
     vote = VoteFlow(papers=papers, language=person.language)
     note, drop = None, False
     if pending is not None and pending.flow == STAND and election is None:
