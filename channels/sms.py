@@ -24,6 +24,7 @@ from bot.messages import Inbound
 from bot.urns import normalise_urn
 from channels.base import Delivery, PermanentFailure, TemporaryFailure, Unreachable
 from channels.sms_text import SmsStyle, sms_bodies, total_segments
+from channels.twilio_http import TooManyRequests
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,8 @@ class TwilioSender:
             fields["media_url"] = media
         try:
             return await self.client.messages.create_async(**fields)
+        except TooManyRequests as error:
+            raise TemporaryFailure(str(error), retry_after=error.retry_after) from error
         except TwilioRestException as error:
             raise _failure(error.status, error.code, error.msg) from error
         except TwilioServiceException as error:  # the newer problem-details form

@@ -17,8 +17,11 @@ import contextlib
 import enum
 import logging
 import random
-from collections.abc import Collection, Iterable, Mapping
+import weakref
+from collections.abc import Callable, Collection, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import TypeVar
 
 from sqlalchemy.engine import Engine
 
@@ -38,6 +41,8 @@ BASE_DELAY = timedelta(seconds=5)
 MAX_DELAY = timedelta(minutes=30)
 POLL_SECONDS = 1.0
 ACTOR = "dispatcher"
+
+T = TypeVar("T")
 
 
 def backoff_delay(attempts: int, *, rng: random.Random) -> timedelta:
@@ -89,6 +94,12 @@ class Dispatcher:
         self._rounds = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        # The database work runs on one thread of its own. Spread over a pool, the writes that
+        # follow each send take turns with the event loop for the interpreter lock, and the
+        # sends they delay arrive at the provider bunched together, past its limit.
+        self._database_thread = ThreadPoolExecutor(max_workers=1,
+                                                   thread_name_prefix="dispatcher-database")
+        weakref.finalize(self, self._database_thread.shutdown, wait=False)
 
     # -- running ---------------------------------------------------------------------------
 
@@ -175,7 +186,7 @@ class Dispatcher:
         now = self.clock.now()
         quiet = self.quiet_hours is not None and self.quiet_hours.contains(now)
         max_priority = Priority.REPLY if quiet else None
-        claimed = await asyncio.to_thread(self._claim, channel, address, limit, max_priority)
+        claimed = await self._in_database(self._claim, channel, address, limit, max_priority)
         if not claimed:
             return 0, 0
         return len(claimed), await self._send_paced(channel, claimed)
@@ -184,6 +195,8 @@ class Dispatcher:
         sender = self.senders[channel]
         pacer = self.pacers.get(channel)
         pending = list(claimed)
+        # A message's cost (an SMS's segments) is worked out once, not at every look.
+        costs = {message.id: sender.cost(self._delivery(message)) for message in claimed}
         inflight: dict[asyncio.Task[Outcome], OutboxMessage] = {}
         busy: set[str] = set()
         sent = 0
@@ -193,14 +206,14 @@ class Dispatcher:
                     await self._give_back(pending)
                     pending = []
                     continue
-                message, wait = self._next_ready(pending, busy, sender, pacer)
+                message, wait = self._next_ready(pending, busy, costs, pacer)
                 if message is not None and len(inflight) < self.concurrency:
                     pending.remove(message)
-                    if pacer is not None:
-                        pacer.record(sender.cost(self._delivery(message)), message.address,
-                                     self.timer.now())
+                    booking = (pacer.record(costs[message.id], message.address,
+                                            self.timer.now())
+                               if pacer is not None else None)
                     busy.add(message.address)
-                    task = asyncio.create_task(self._send(sender, pacer, message))
+                    task = asyncio.create_task(self._send(sender, pacer, booking, message))
                     inflight[task] = message
                     continue
                 if not inflight:
@@ -245,7 +258,7 @@ class Dispatcher:
         self,
         pending: list[OutboxMessage],
         busy: set[str],
-        sender: Sender,
+        costs: Mapping[int | None, float],
         pacer: Pacer | None,
     ) -> tuple[OutboxMessage | None, float]:
         """The first message that may go now, keeping each person's messages in order;
@@ -253,16 +266,20 @@ class Dispatcher:
         now = self.timer.now()
         passed_over: set[str] = set()
         soonest: float | None = None
+        # The channel's wait depends only on a message's cost: ask the pacer once a cost,
+        # so a long batch costs one look at the pacer, not one a message.
+        channel_waits: dict[float, float] = {}
         for message in pending:
             if message.address in busy or message.address in passed_over:
                 passed_over.add(message.address)
                 continue
             if pacer is None:
                 return message, 0.0
-            wait = max(
-                pacer.chat_wait(message.address, now),
-                pacer.wait_for(sender.cost(self._delivery(message)), now),
-            )
+            cost = costs[message.id]
+            channel_wait = channel_waits.get(cost)
+            if channel_wait is None:
+                channel_wait = channel_waits[cost] = pacer.wait_for(cost, now)
+            wait = max(pacer.chat_wait(message.address, now), channel_wait)
             if wait <= 0:
                 return message, 0.0
             passed_over.add(message.address)
@@ -283,27 +300,36 @@ class Dispatcher:
             picture=message.picture,
         )
 
-    async def _send(self, sender: Sender, pacer: Pacer | None, message: OutboxMessage) -> Outcome:
+    async def _send(
+        self, sender: Sender, pacer: Pacer | None, booking: int | None, message: OutboxMessage
+    ) -> Outcome:
         assert message.id is not None
         try:
-            provider_ids = await sender.send(self._delivery(message))
+            try:
+                provider_ids = await sender.send(self._delivery(message))
+            finally:
+                if pacer is not None and booking is not None:
+                    pacer.answered(booking, self.timer.now())
         except Unreachable as failure:
             log.warning("outbox message %s: %s is unreachable: %s", message.id, message.address,
                         failure)
-            await asyncio.to_thread(self._record_unreachable, message, str(failure))
+            await self._in_database(self._record_unreachable, message, str(failure))
             return Outcome.UNREACHABLE
         except PermanentFailure as failure:
             log.warning("outbox message %s failed: %s", message.id, failure)
-            await asyncio.to_thread(self._record_failed, message, str(failure))
+            await self._in_database(self._record_failed, message, str(failure))
             return Outcome.FAILED
         except TemporaryFailure as failure:
             if failure.retry_after is not None and pacer is not None:
                 pacer.pause(failure.retry_after, self.timer.now())
-            return await asyncio.to_thread(
-                self._record_retry, message, str(failure), failure.retry_after
-            )
-        await asyncio.to_thread(self._record_sent, message.id, provider_ids)
+            return await self._in_database(self._record_retry, message, str(failure),
+                                           failure.retry_after)
+        await self._in_database(self._record_sent, message.id, provider_ids)
         return Outcome.SENT
+
+    async def _in_database(self, work: Callable[..., T], *arguments: object) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._database_thread, work, *arguments)
 
     def _claim(
         self, channel: str, address: str | None, limit: int, max_priority: int | None
@@ -317,7 +343,7 @@ class Dispatcher:
     async def _give_back(self, messages: Iterable[OutboxMessage]) -> None:
         ids = [message.id for message in messages if message.id is not None]
         if ids:
-            await asyncio.to_thread(self._release, ids)
+            await self._in_database(self._release, ids)
 
     def _release(self, ids: list[int]) -> None:
         with transaction(self.database) as session:

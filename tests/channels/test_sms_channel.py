@@ -25,7 +25,7 @@ from channels.sms import (
     signature_is_valid,
 )
 from channels.sms_text import SmsStyle, count_segments, is_gsm7
-from channels.twilio_http import HttpxTwilioClient
+from channels.twilio_http import HttpxTwilioClient, retry_after_seconds
 from tests.doubles.twilio_api import (
     CREATE,
     DEFAULT_FROM,
@@ -480,6 +480,26 @@ async def test_twilio_refusals_map_to_failures(
 
     assert tw.sent() == []
     assert [call.outcome for call in tw.calls_to(CREATE)] == [kind]
+
+
+async def test_a_429_asks_the_whole_channel_to_wait_as_long_as_twilio_says(
+    tw: TwilioDouble, http: HttpxTwilioClient
+) -> None:
+    tw.fail_next(CREATE, "429", retry_after=7)
+
+    with pytest.raises(TemporaryFailure, match="429") as refused:
+        await make_sender(tw, http).send(delivery())
+
+    assert refused.value.retry_after == 7
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"), [("3", 3.0), ("0.5", 0.5), (None, 1.0), ("soon", 1.0), ("-4", 1.0)]
+)
+def test_a_retry_after_that_says_nothing_useful_waits_a_second(
+    header: str | None, seconds: float
+) -> None:
+    assert retry_after_seconds(header) == seconds
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])

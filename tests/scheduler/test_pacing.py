@@ -53,9 +53,14 @@ async def simulate(
             await timer.sleep(wait)
         else:
             pytest.fail(f"the pacer never let a message of cost {cost} go")
-        pacer.record(cost, chat, timer.now())
+        book(pacer, cost, chat, timer.now())
         sends.append(Send(at=timer.now(), cost=cost, chat=chat))
     return sends
+
+
+def book(pacer: Pacer, cost: float, chat: str, at: float) -> None:
+    """Hand a message over to a provider that answers at once."""
+    pacer.answered(pacer.record(cost, chat, at), at)
 
 
 def busiest_window(sends: list[Send], window: float) -> float:
@@ -106,8 +111,8 @@ async def test_a_long_run_of_single_sends_keeps_close_to_the_rate(pace: Pace) ->
 
 async def test_a_full_window_waits_exactly_until_its_oldest_send_leaves_it() -> None:
     pacer = Pacer(Pace(rate=2, window=1.05))
-    pacer.record(1, "a", 10.0)
-    pacer.record(1, "b", 10.5)
+    book(pacer, 1, "a", 10.0)
+    book(pacer, 1, "b", 10.5)
 
     assert pacer.wait_for(1, 10.5) == pytest.approx(0.55)
     assert pacer.wait_for(1, 11.05) == 0
@@ -120,7 +125,7 @@ async def test_the_first_sends_go_at_once_up_to_the_rate() -> None:
     sends = await simulate(Pacer(Pace(rate=5)), timer, [(1, f"chat{i}") for i in range(6)])
 
     assert [send.at for send in sends[:5]] == [1000.0] * 5
-    assert sends[5].at == pytest.approx(1001.05)
+    assert sends[5].at == pytest.approx(1001.0)
 
 
 _RNG = random.Random(2026)
@@ -186,7 +191,7 @@ async def test_three_segments_at_one_a_window_go_every_three_windows() -> None:
 
 async def test_a_cheap_message_after_a_dear_one_waits_for_the_booked_windows() -> None:
     pacer = Pacer(Pace(rate=1, window=1.0))
-    pacer.record(3, "tel:+447700900123", 100.0)
+    book(pacer, 3, "tel:+447700900123", 100.0)
 
     assert pacer.wait_for(1, 100.0) == pytest.approx(3.0)
     assert pacer.wait_for(1, 101.5) == pytest.approx(1.5)
@@ -203,7 +208,7 @@ async def test_chat_gap_holds_back_one_chat_while_the_others_go() -> None:
     for chat in ("ann", "bob", "cat"):
         times = [send.at for send in sends if send.chat == chat]
         assert len(times) == 4
-        assert all(b - a >= 1.0 - EPSILON for a, b in itertools.pairwise(times))
+        assert all(b - a >= pace.chat_gap - EPSILON for a, b in itertools.pairwise(times))
     # the three chats share each second rather than taking turns
     assert [send.chat for send in sends[:3]] == ["ann", "bob", "cat"]
     assert {send.at for send in sends[:3]} == {1000.0}
@@ -212,7 +217,7 @@ async def test_chat_gap_holds_back_one_chat_while_the_others_go() -> None:
 
 async def test_chat_wait_counts_from_the_chats_last_message_only() -> None:
     pacer = Pacer(Pace(rate=30, chat_gap=1.0))
-    pacer.record(1, "ann", 10.0)
+    book(pacer, 1, "ann", 10.0)
 
     assert pacer.chat_wait("ann", 10.0) == pytest.approx(1.0)
     assert pacer.chat_wait("ann", 10.4) == pytest.approx(0.6)
@@ -224,7 +229,7 @@ async def test_chat_wait_counts_from_the_chats_last_message_only() -> None:
 
 async def test_without_a_chat_gap_a_chat_may_have_messages_back_to_back() -> None:
     pacer = Pacer(Pace(rate=30))
-    pacer.record(1, "ann", 10.0)
+    book(pacer, 1, "ann", 10.0)
 
     assert pacer.chat_wait("ann", 10.0) == 0
 
@@ -255,7 +260,7 @@ def test_a_pause_holds_every_message_for_the_whole_pause(
 
 async def test_a_pause_on_a_full_window_waits_for_whichever_is_later() -> None:
     pacer = Pacer(Pace(rate=1, window=1.0))
-    pacer.record(1, "ann", 10.0)
+    book(pacer, 1, "ann", 10.0)
     pacer.pause(0.25, 10.0)
 
     assert pacer.wait_for(1, 10.0) == pytest.approx(1.0)
@@ -275,6 +280,41 @@ async def test_sends_after_a_pause_keep_the_rate() -> None:
 
     assert min(send.at for send in after) >= paused_at + 30.0
     assert busiest_window(before + after, pace.window) <= pace.rate
+
+
+def test_a_send_still_on_its_way_holds_its_place_in_the_window() -> None:
+    pacer = Pacer(Pace(rate=2))
+    first = pacer.record(1, "ann", 10.0)
+    pacer.record(1, "bob", 10.0)
+
+    # Both could still reach the provider at any moment: nothing more may go.
+    assert pacer.wait_for(1, 10.0) > 0
+    assert pacer.wait_for(1, 30.0) > 0
+    pacer.answered(first, 10.3)
+    # The provider counted the first by 10.3 at the latest: a window after that, room.
+    assert pacer.wait_for(1, 10.5) == pytest.approx(0.8)
+    assert pacer.wait_for(1, 11.3) == 0
+
+
+def test_a_slow_answer_moves_the_window_so_a_delayed_send_never_bunches_with_the_next() -> None:
+    pace = Pace(rate=1)
+    pacer = Pacer(pace)
+    slow = pacer.record(1, "ann", 10.0)
+    pacer.answered(slow, 10.4)  # it may have reached the provider as late as 10.4
+
+    assert pacer.wait_for(1, 11.0) == pytest.approx(0.4)
+    assert pacer.wait_for(1, 11.4) == 0
+
+
+def test_a_chat_waits_a_whole_gap_after_its_last_message_was_answered() -> None:
+    pacer = Pacer(Pace(rate=30, chat_gap=1.0))
+    sent = pacer.record(1, "ann", 10.0)
+
+    assert pacer.chat_wait("ann", 10.5) > 0  # still on its way
+    pacer.answered(sent, 10.2)
+    assert pacer.chat_wait("ann", 10.5) == pytest.approx(0.7)
+    assert pacer.chat_wait("ann", 11.2) == 0
+    assert pacer.chat_wait("bob", 10.5) == 0
 
 
 @pytest.mark.parametrize("rate", [0, 0.0, -1, -0.5])
