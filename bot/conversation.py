@@ -45,6 +45,9 @@ class Answer:
     option: Option | None = None
 
 
+ASKED_ON = "asked_on"
+
+
 @dataclass(frozen=True)
 class Pending:
     """The question a person has been asked and not yet answered."""
@@ -78,6 +81,10 @@ class Flow(Protocol):
     name: str
     keyword: str | None
     first_step: str
+    answered_where_asked: bool
+    """A reply from another of the person's addresses than the one the question was asked
+    on (``asked_on`` in the context) asks it again there instead of being taken as an
+    answer: "1" on one phone must not confirm a choice made on the other."""
 
     def question(self, step: str, context: Mapping[str, Any], texts: Catalogue) -> Question:
         """The question ``step`` asks."""
@@ -100,7 +107,10 @@ class Flow(Protocol):
 
 
 class PlainFlow:
-    """The parts of a flow most flows need no more of: no special replies, always there."""
+    """The parts of a flow most flows need no more of: no special replies, always there,
+    answered from any of the person's addresses."""
+
+    answered_where_asked = False
 
     def special(self, pending: Pending, text: str, texts: Catalogue, *, easy: bool
                 ) -> Turn | None:

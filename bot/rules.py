@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from bot.actions.commands import CompleteAction, read_done
 from bot.answers import Vocabulary, load_vocabulary
 from bot.catalogue import Catalogue, load_catalogue
-from bot.conversation import Flow, Pending, Turn, interpret, render_question
+from bot.conversation import ASKED_ON, Flow, Pending, Turn, interpret, render_question
 from bot.flows.menu import MENU, ShowHelp
 from bot.keywords import is_keyword, normalise_keyword
 from bot.messages import Outgoing
@@ -71,9 +71,13 @@ class Script:
 
 
 def take_step(
-    *, person: PersonView, pending: Pending | None, text: str, script: Script
+    *, person: PersonView, pending: Pending | None, text: str, script: Script,
+    address: str | None = None,
 ) -> Turn:
-    """What the person's message leads to: replies, effects to record, and the next question."""
+    """What the person's message leads to: replies, effects to record, and the next question.
+
+    ``address`` is where the message came from, for flows answered only where they asked.
+    """
     texts = script.texts
     easy = person.easy_words
     if person.opted_out:
@@ -99,7 +103,7 @@ def take_step(
         return Turn(effects=(CompleteAction(action_id=done.action_id, note=done.note),),
                     next=pending)
     if pending is not None:
-        return _answer(person, pending, text, script)
+        return _answer(person, pending, text, script, address)
     started = _start_by_keyword(person, text, script)
     if started is not None:
         return started
@@ -123,12 +127,19 @@ def ask(pending: Pending, person: PersonView, script: Script) -> Turn:
 
 
 def _answer(
-    person: PersonView, pending: Pending, text: str, script: Script
+    person: PersonView, pending: Pending, text: str, script: Script, address: str | None
 ) -> Turn:
     texts = script.texts
     flow = script.flows.get(pending.flow)
     if flow is None:
         return _ask(Turn(), Pending(MENU, START_STEP), person, script)
+    asked_on = pending.context.get(ASKED_ON)
+    if flow.answered_where_asked and address is not None and asked_on not in (None, address):
+        started = _start_by_keyword(person, text, script)
+        if started is not None:
+            return started
+        # The question was asked on another phone: ask it here, and take the next reply.
+        return _ask(Turn(), replace(pending, misses=0), person, script)
     special = flow.special(pending, text, texts, easy=person.easy_words)
     if special is not None:
         if special.next is None:

@@ -112,10 +112,15 @@ class VoteFlow(PlainFlow):
 
     name = VOTE
     keyword: str | None = "vote"
+    answered_where_asked = True  # a choice is confirmed on the phone it was made on
 
-    def __init__(self, *, papers: Sequence[BallotPaper], language: str = "en") -> None:
+    def __init__(self, *, papers: Sequence[BallotPaper], language: str = "en",
+                 voted: bool = False) -> None:
         self.papers = {paper.election_id: paper for paper in papers}
         self.language = language
+        self.voted = voted
+        """The person has voted in something still open (so "nothing to vote in" is
+        because they already did)."""
         if not papers:
             self.first_step = NONE_STEP
         elif len(papers) == 1:
@@ -124,7 +129,11 @@ class VoteFlow(PlainFlow):
             self.first_step = WHICH
 
     def unavailable(self, texts: Catalogue, *, easy: bool) -> str | None:
-        return texts.text("vote.none", easy=easy) if not self.papers else None
+        if self.papers:
+            return None
+        if self.voted:
+            return texts.text("vote.all_done", easy=easy)
+        return texts.text("vote.none", easy=easy)
 
     def paper_for(self, step: str) -> BallotPaper | None:
         match = _CHOOSE.match(step) or _CONFIRM.match(step)

@@ -357,6 +357,16 @@ def votable_for(*, session: Session, person_id: int) -> list[BallotPaper]:
     return [ballot_paper(session=session, election=election) for election in rows]
 
 
+def has_voted_in_open(*, session: Session, person_id: int) -> bool:
+    """Whether this person has voted in an election or poll whose voting is still open."""
+    voted = session.exec(
+        select(RollEntry.election_id).join(Election, col(RollEntry.election_id) == col(Election.id))
+        .where(RollEntry.person_id == person_id, col(RollEntry.voted).is_(True),
+               Election.status == ElectionStatus.VOTING).limit(1)
+    ).first()
+    return voted is not None
+
+
 @dataclass(frozen=True)
 class VoteOutcome:
     """``receipt`` when the vote counted; otherwise ``why`` it did not: closed, already

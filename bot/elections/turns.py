@@ -56,7 +56,9 @@ def prepare(*, session: Session, person: Person, pending: Pending | None,
                       title=election.title if election else "")
     papers = (service.votable_for(session=session, person_id=person.id)
               if ElectionStatus.VOTING in live else [])
-    vote = VoteFlow(papers=papers, language=person.language)
+    voted = (not papers and ElectionStatus.VOTING in live
+             and service.has_voted_in_open(session=session, person_id=person.id))
+    vote = VoteFlow(papers=papers, language=person.language, voted=voted)
     note, drop = None, False
     if pending is not None and pending.flow == STAND and election is None:
         note, drop = texts.text("stand.closed"), True

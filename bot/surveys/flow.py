@@ -92,6 +92,7 @@ class SurveyFlow:
 
     name = SURVEY
     keyword: str | None = "survey"
+    answered_where_asked = False  # a survey begun by text may go on in Telegram
 
     def __init__(
         self,

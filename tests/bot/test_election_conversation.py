@@ -249,11 +249,59 @@ def test_two_votes_at_once_from_two_addresses_count_once(
     for thread in threads:
         thread.join()
 
+    # A "yes" on the phone the question was not last asked on asks it again there, or finds
+    # the vote already cast; the person answering again on one phone settles it, once.
+    with Session(database) as session:
+        assert len(session.exec(select(Ballot)).all()) <= 1
+    by_sms.says("yes")
+    by_sms.says("yes")
     with Session(database) as session:
         ballots = session.exec(select(Ballot)).all()
     assert len(ballots) == 1
     replies = by_sms.inbox() + by_telegram.inbox()
     assert sum("Your vote is counted" in r for r in replies) == 1
+
+
+def test_a_choice_is_confirmed_only_on_the_phone_it_was_made_on(
+    database: Engine, engine: ConversationEngine, clock: ManualClock, riverside: dict[str, int],
+) -> None:
+    with transaction(database) as session:
+        people.add_address(session=session, person_id=riverside["Bob"], urn="telegram:9001",
+                           now=clock.now())
+    election_id = _election(database, clock)
+    _do(database, clock, "open_nominations", election_id)
+    _stand(engine, 0, "Trips", "Kind")
+    _stand(engine, 2, "Garden", "Busy")
+    _approve_all(database, clock, election_id)
+    _do(database, clock, "open_voting", election_id)
+    by_sms, by_telegram = phone(engine, 1), Phone(engine, "telegram:9001", "telegram")
+
+    assert "You chose 1 Ann" in by_sms.says("1")[-1]
+    by_telegram.says("VOTE")
+    assert "You chose 2 Cath" in by_telegram.says("2")[-1]
+    # "1" on the phone meant "yes" to Ann; it is not taken as "yes" to Cath, chosen on Telegram.
+    shown = by_sms.says("1")
+
+    assert "You chose 2 Cath" in shown[-1]
+    assert not any("Your vote is counted" in r for r in shown)
+    with Session(database) as session:
+        assert session.exec(select(Ballot)).all() == []
+
+    # Now the phone has seen the question, its answer counts: "no", and choose again.
+    again = by_sms.says("no")
+    assert "1 Ann" in again[-1]
+    assert "You chose 1 Ann" in by_sms.says("1")[-1]
+    counted = by_sms.says("yes")
+
+    assert any("Your vote is counted" in r for r in counted)
+    with Session(database) as session:
+        ballots = session.exec(select(Ballot)).all()
+        candidates = {c.id: c.name for c in service.candidates(session=session,
+                                                                 election_id=election_id)}
+    assert [candidates[b.candidate_id] for b in ballots] == ["Ann"]
+    assert not any("Your vote is counted" in r for r in by_telegram.inbox())
+    # VOTE from the other phone now says why there is nothing to vote in.
+    assert "You have already voted" in by_telegram.says("VOTE")[-1]
 
 
 @pytest.mark.parametrize("attempt", range(3))

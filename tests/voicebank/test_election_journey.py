@@ -44,7 +44,8 @@ def test_a_constituency_election_by_console(tmp_path: Path) -> None:
                                "Your vote is counted"])
         receipts.append(chat.split("receipt code is ")[1][:9])
     again = _ok("chat", "--as", "tel:+447700900007", cwd=tmp_path, stdin="VOTE\n")
-    assert "There is nothing for you to vote in right now" in again
+    assert "You have already voted" in again
+    assert "There is nothing more for you to vote in right now" in again
 
     _ok("election", "close", "1", cwd=tmp_path)
     counted = _ok("election", "count", "1", "--seed", "readme", cwd=tmp_path)
