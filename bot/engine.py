@@ -8,7 +8,7 @@ marked handled all commit together, or not at all.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -23,7 +23,7 @@ from bot.actions.service import alert_safeguarding, complete_action
 from bot.answers import clean_text
 from bot.catalogue import DEFAULT_LANGUAGE, Catalogue, load_catalogue
 from bot.clock import Clock
-from bot.conversation import Effect, Flow, Pending
+from bot.conversation import ASKED_ON, Effect, Flow, Pending
 from bot.elections import turns as election_turns
 from bot.elections.flows import STAND, VOTE, CastVote, Nominate
 from bot.flows import standard_flows
@@ -83,22 +83,34 @@ class ConversationEngine:
 
     def receive(self, inbound: Inbound) -> int | None:
         """Store a message in the inbox; None means this delivery was already stored."""
+        return self.receive_many([inbound])[0]
+
+    def receive_many(self, inbounds: Sequence[Inbound]) -> list[int | None]:
+        """Store several messages in one transaction (what arrived together); for each, its
+        inbox id, or None when that delivery was already stored."""
         with transaction(self.database) as session:
-            return inbox.store_inbound(
-                session=session,
-                channel=inbound.channel,
-                provider_id=inbound.provider_id,
-                address=inbound.address,
-                text=inbound.text,
-                media=list(inbound.media),
-                received_at=inbound.received_at,
-                provider_answered=inbound.provider_answered,
-            )
+            return [
+                inbox.store_inbound(
+                    session=session,
+                    channel=inbound.channel,
+                    provider_id=inbound.provider_id,
+                    address=inbound.address,
+                    text=inbound.text,
+                    media=list(inbound.media),
+                    received_at=inbound.received_at,
+                    provider_answered=inbound.provider_answered,
+                )
+                for inbound in inbounds
+            ]
 
     def handle_waiting(self, address: str) -> int:
         """Handle every stored message from ``address`` not yet handled, oldest first."""
         handled = 0
-        while self._handle_next(address):
+        more: bool | None = True
+        while more:
+            more = self._handle_next(address)
+            if more is None:
+                break
             handled += 1
         return handled
 
@@ -113,19 +125,21 @@ class ConversationEngine:
             for address in addresses:
                 handled += self.handle_waiting(address)
 
-    def _handle_next(self, address: str) -> bool:
+    def _handle_next(self, address: str) -> bool | None:
+        """Handle the oldest waiting message from ``address``: None if there was none, else
+        whether another is waiting (asked in the same transaction, to spare a second one)."""
         message_id: int | None = None
         try:
             with transaction(self.database) as session:
                 lock_name(session, f"address:{address}")
                 message = inbox.next_unhandled(session=session, address=address)
                 if message is None:
-                    return False
+                    return None
                 message_id = message.id
                 now = self.clock.now()
                 person_id = self._handle(session, message, now)
                 inbox.mark_handled(session=session, message=message, person_id=person_id, now=now)
-            return True
+                return inbox.next_unhandled(session=session, address=address) is not None
         except Exception as error:
             if message_id is None:
                 raise
@@ -177,7 +191,8 @@ class ConversationEngine:
             **script.flows, SURVEY: surveys.flow, STAND: elections.stand, VOTE: elections.vote,
             SURGERY: self._surgery_flow(session, person, now),
         })
-        turn = take_step(person=view, pending=pending, text=text, script=script)
+        turn = take_step(person=view, pending=pending, text=text, script=script,
+                         address=message.address)
         voting = voting or (turn.next is not None and turn.next.flow == VOTE)
         if voting:
             message.text = election_turns.BALLOT_TEXT  # the voter's words are not kept
@@ -186,6 +201,10 @@ class ConversationEngine:
         next_question = turn.next
         if next_question is not None and facts:
             next_question = replace(next_question, context={**next_question.context, **facts})
+        next_flow = script.flows.get(next_question.flow) if next_question is not None else None
+        if next_question is not None and next_flow is not None and next_flow.answered_where_asked:
+            next_question = replace(next_question, context={
+                **next_question.context, ASKED_ON: message.address})
         if next_question is None:
             offered = survey_turns.offer_next(session=session, person=person, view=view,
                                               effects=turn.effects)

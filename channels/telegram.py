@@ -247,18 +247,23 @@ async def acknowledge_tap(bot: Bot, callback_query_id: str) -> None:
 
 Receive = Callable[[TelegramInbound], Awaitable[None]]
 """Stores a message in the inbox (and starts its handling); returns once it is stored."""
+MayPoll = Callable[[], Awaitable[bool]]
+"""Whether this process may poll now: Telegram allows one getUpdates caller per bot."""
+STAND_BY_SECONDS = 5.0
 
 
 class TelegramPoller:
     """Long polling: fetch updates, store each, then confirm them with the next offset."""
 
     def __init__(
-        self, *, bot: Bot, receive: Receive, clock: Clock, timeout: int = POLL_TIMEOUT
+        self, *, bot: Bot, receive: Receive, clock: Clock, timeout: int = POLL_TIMEOUT,
+        may_poll: MayPoll | None = None,
     ) -> None:
         self.bot = bot
         self.receive = receive
         self.clock = clock
         self.timeout = timeout
+        self.may_poll = may_poll
         self.offset: int | None = None
         self._stopping = False
 
@@ -278,11 +283,15 @@ class TelegramPoller:
         """Poll until :meth:`stop` or cancelled; an error waits a little and tries again.
 
         Cancelling mid-poll loses nothing: updates not yet stored were not confirmed,
-        and Telegram sends them again.
+        and Telegram sends them again. With ``may_poll``, a process that may not poll now
+        stands by and asks again every few seconds.
         """
         self._stopping = False
         webhook_cleared = False
         while not self._stopping:
+            if self.may_poll is not None and not await self.may_poll():
+                await asyncio.sleep(STAND_BY_SECONDS)
+                continue
             try:
                 if not webhook_cleared:
                     await self.bot.delete_webhook()  # getUpdates refuses while one is set

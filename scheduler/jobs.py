@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.actions.schedule import ActionTick, action_tick
 from bot.elections.schedule import ElectionTick, election_tick
 from bot.engine import ConversationEngine
 from bot.surveys.invitations import TickReport, survey_tick
+from scheduler.leadership import Leadership
 
 log = logging.getLogger(__name__)
+_Report = TypeVar("_Report")
+
+
+async def run_if_leading(
+    leadership: Leadership, job: Callable[..., Awaitable[_Report]], *args: Any
+) -> _Report | None:
+    """Run ``job`` only in the process that leads the scheduler; the others stand by."""
+    if not await asyncio.to_thread(leadership.try_lead):
+        return None
+    return await job(*args)
 
 
 async def handle_waiting_messages(engine: ConversationEngine) -> int:

@@ -9,52 +9,56 @@ from scheduler.jobs import (
     handle_waiting_messages,
     run_action_tick,
     run_election_tick,
+    run_if_leading,
     run_survey_tick,
 )
+from scheduler.leadership import Leadership
 
 SWEEP_SECONDS = 30
 TICK_SECONDS = 60
+LEADERSHIP = "voicebank scheduler"
+SWEEP = "handle_waiting_messages"
+TICKS = ("survey_tick", "election_tick", "action_tick")
 
 
 def build_scheduler(
-    *, engine: ConversationEngine, timezone: str, nudge_days: tuple[int, ...] = (7, 1)
+    *,
+    engine: ConversationEngine,
+    timezone: str,
+    nudge_days: tuple[int, ...] = (7, 1),
+    tick_seconds: int = TICK_SECONDS,
+    leadership: Leadership | None = None,
 ) -> AsyncIOScheduler:
-    """A scheduler with Voicebank's jobs, not yet started."""
+    """A scheduler with Voicebank's jobs, not yet started.
+
+    The ticks run only while this process leads (``leadership``, one process at a time however
+    many are started); the sweep for messages left unhandled runs in every process, since
+    handling a message takes that person's lock.
+    """
+    leadership = leadership or Leadership(engine.database, LEADERSHIP)
     scheduler = AsyncIOScheduler(timezone=timezone)
     scheduler.add_job(
         handle_waiting_messages,
         "interval",
         seconds=SWEEP_SECONDS,
         args=[engine],
-        id="handle_waiting_messages",
+        id=SWEEP,
         max_instances=1,
         coalesce=True,
     )
-    scheduler.add_job(
-        run_survey_tick,
-        "interval",
-        seconds=TICK_SECONDS,
-        args=[engine, timezone],
-        id="survey_tick",
-        max_instances=1,
-        coalesce=True,
+    ticks = (
+        (run_survey_tick, engine, timezone),
+        (run_election_tick, engine, timezone),
+        (run_action_tick, engine, timezone, nudge_days),
     )
-    scheduler.add_job(
-        run_election_tick,
-        "interval",
-        seconds=TICK_SECONDS,
-        args=[engine, timezone],
-        id="election_tick",
-        max_instances=1,
-        coalesce=True,
-    )
-    scheduler.add_job(
-        run_action_tick,
-        "interval",
-        seconds=TICK_SECONDS,
-        args=[engine, timezone, nudge_days],
-        id="action_tick",
-        max_instances=1,
-        coalesce=True,
-    )
+    for job_id, args in zip(TICKS, ticks, strict=True):
+        scheduler.add_job(
+            run_if_leading,
+            "interval",
+            seconds=tick_seconds,
+            args=[leadership, *args],
+            id=job_id,
+            max_instances=1,
+            coalesce=True,
+        )
     return scheduler

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import Table, event, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -31,11 +30,12 @@ def create_database_engine(url: str, *, echo: bool = False) -> Engine:
     in_memory = parsed.database in (None, "", ":memory:")
     if in_memory:
         raise ValueError("Voicebank needs a SQLite file, not an in-memory database")
+    # Connections are pooled: closing a SQLite file's last connection checkpoints and
+    # removes its WAL, which the next write makes again, at a disk sync each time.
     engine = create_engine(
         url,
         echo=echo,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
-        poolclass=NullPool,
     )
 
     @event.listens_for(engine, "connect")

@@ -8,7 +8,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
+
+from storage.database import advisory_key
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -22,9 +25,14 @@ def alembic_config() -> Config:
 
 
 def upgrade_database(engine: Engine, revision: str = "head") -> None:
-    """Apply every migration up to ``revision``; safe to run on every start."""
+    """Apply every migration up to ``revision``; safe to run on every start, also when
+    several processes start at once (on PostgreSQL they take turns, and the later ones find
+    nothing left to do)."""
     config = alembic_config()
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                               {"key": advisory_key("voicebank migrations")})
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import logging
+import os
 import sys
 from typing import Annotated
 
@@ -19,7 +19,7 @@ from storage.tables import Address, Constituency, Person, PersonRole, Role, Serv
 from voicebank.account_cli import token_app, user_app
 from voicebank.action_cli import action_app, surgery_app
 from voicebank.chat import chat, lines_from
-from voicebank.cli_support import command_settings, opened
+from voicebank.cli_support import command_settings, configure_logging, opened
 from voicebank.demo import (
     DEMO_LEAD_EMAIL,
     DEMO_LEAD_PASSWORD,
@@ -53,30 +53,90 @@ app.add_typer(token_app, name="token")
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]
+Workers = Annotated[int, typer.Option(
+    min=1, max=64, help="Web worker processes (several need PostgreSQL; see docs/deploy.md).")]
+Dispatch = Annotated[bool, typer.Option(
+    "--dispatcher/--no-dispatcher", help="Send the outbox from this process.")]
+Handle = Annotated[bool, typer.Option(
+    "--handling/--no-handling",
+    help="Handle messages in this process (off: only store them for a worker to handle).")]
+Schedule = Annotated[bool, typer.Option(
+    "--scheduler/--no-scheduler",
+    help="Take part in the scheduler (one process leads at a time).")]
 
 
+WORKER_START_SECONDS = 60
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn  # the web stack loads only for the commands that serve it
 
     from voicebank.web.app import create_app
 
     try:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        if workers == 1:
+            uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        else:
+            # Each worker process builds its own app from the VOICEBANK_ environment; it
+            # imports the whole app first, which on a busy small machine takes some seconds.
+            uvicorn.run("voicebank.web.app:create_app_from_environment", factory=True,
+                        host=host, port=port, workers=workers, log_level="info",
+                        timeout_worker_healthcheck=WORKER_START_SECONDS)
     except KeyboardInterrupt:
         typer.echo("Voicebank stopped.")
 
 
+def _roles(settings: Settings, **roles: bool) -> Settings:
+    """The settings with this process's roles (handling, dispatcher, scheduler), also in the
+    environment its worker processes read."""
+    for role, on in roles.items():
+        os.environ[f"VOICEBANK_{role.upper()}"] = "true" if on else "false"
+    return settings.model_copy(update=roles)
+
+
+def _describe(roles: dict[str, bool]) -> str:
+    return "; ".join(f"{role} {'on' if on else 'off'}" for role, on in roles.items())
+
+
 @app.command()
-def run(host: Host = "127.0.0.1", port: Port = 8000) -> None:
+def run(
+    host: Host = "127.0.0.1", port: Port = 8000, workers: Workers = 1,
+    handling: Handle = True, dispatcher: Dispatch = True, scheduler: Schedule = True,
+) -> None:
     """Start the web app, the scheduler and the configured channels."""
-    settings = command_settings()
+    roles = {"handling": handling, "dispatcher": dispatcher, "scheduler": scheduler}
+    settings = _roles(command_settings(), **roles)
+    database = make_url(settings.database_url)
+    if workers > 1 and database.get_backend_name() == "sqlite":
+        typer.echo("Several web workers share one database: use PostgreSQL "
+                   "(VOICEBANK_DATABASE_URL=postgresql+psycopg://…), or one worker on SQLite.",
+                   err=True)
+        raise typer.Exit(2)
     typer.echo(f"Voicebank is listening on http://{host}:{port}  (database: "
-               f"{make_url(settings.database_url).render_as_string(hide_password=True)})")
+               f"{database.render_as_string(hide_password=True)})")
     for line in describe_channels(settings):
         typer.echo(f"  {line}")
-    _serve(settings, host, port)
+    typer.echo(f"  {workers} web worker{'s' if workers > 1 else ''}; {_describe(roles)}")
+    _serve(settings, host, port, workers)
+
+
+@app.command()
+def worker(handling: Handle = True, dispatcher: Dispatch = True, scheduler: Schedule = True
+           ) -> None:
+    """Handle messages, send the outbox and/or run the scheduler without serving the web,
+    beside web workers started with `voicebank run --no-…` (see docs/deploy.md)."""
+    from voicebank.worker import run_worker
+
+    roles = {"handling": handling, "dispatcher": dispatcher, "scheduler": scheduler}
+    if not any(roles.values()):
+        typer.echo("A worker with no handling, no dispatcher and no scheduler has nothing to "
+                   "do.", err=True)
+        raise typer.Exit(2)
+    settings = _roles(command_settings(), **roles)
+    typer.echo(f"Voicebank worker: {_describe(roles)} (database: "
+               f"{make_url(settings.database_url).render_as_string(hide_password=True)})")
+    with opened(settings) as voicebank:
+        asyncio.run(run_worker(voicebank))
 
 
 def describe_channels(settings: Settings) -> list[str]:
@@ -290,6 +350,5 @@ def person_list() -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("voicebank").setLevel(logging.INFO)
+    configure_logging()
     app()

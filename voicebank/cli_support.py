@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -11,6 +12,13 @@ import typer
 
 from voicebank.settings import Settings, SettingsError, load_settings
 from voicebank.wiring import Voicebank, assemble
+
+
+def configure_logging() -> None:
+    """Warnings from everything; what Voicebank does, and which process leads, as it happens."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("voicebank").setLevel(logging.INFO)
+    logging.getLogger("scheduler.leadership").setLevel(logging.INFO)
 
 
 def command_settings() -> Settings:

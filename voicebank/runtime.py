@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from telegram import Bot
@@ -27,10 +28,12 @@ from channels.registry import ChannelRegistry
 from channels.sms_text import SmsStyle
 from channels.twilio_http import HttpxTwilioClient
 from scheduler.dispatcher import Dispatcher
+from scheduler.leadership import Leadership
 from scheduler.pacing import Pace
 from storage import delivery, people
 from storage.audit import record_audit
 from storage.database import transaction
+from voicebank.inbox_writer import InboxWriter
 from voicebank.settings import Settings
 from voicebank.wiring import Voicebank
 
@@ -38,6 +41,9 @@ log = logging.getLogger(__name__)
 
 SEND_TIMEOUT = 15.0
 STOP_TIMEOUT = 20.0
+POLLING_LEADERSHIP = "voicebank telegram polling"
+HANDLER_THREADS = 4
+INBOX_POLL_SECONDS = 0.5
 
 
 def telegram_bot(settings: Settings) -> Bot:
@@ -82,16 +88,28 @@ def picture_url(settings: Settings, picture: str) -> str | None:
 
 
 class Runtime:
-    """Receiving, handling and sending, started and stopped with the app."""
+    """Receiving, handling and sending, started and stopped with the app.
 
-    def __init__(self, voicebank: Voicebank) -> None:
+    ``receive`` is off in a worker that only sends: it neither polls Telegram nor sets its
+    webhook. Sending is on unless the settings turn this process's dispatcher off.
+    """
+
+    def __init__(self, voicebank: Voicebank, *, receive: bool = True) -> None:
         self.voicebank = voicebank
         self.settings = voicebank.settings
+        self.receive = receive
         self.bot: Bot | None = None
         self.poller: telegram.TelegramPoller | None = None
+        self.polling_lead = Leadership(voicebank.database, POLLING_LEADERSHIP)
         self.dispatcher: Dispatcher | None = None
         self._twilio_http: HttpxTwilioClient | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.inbox = InboxWriter(voicebank.engine)
+        self._handling: dict[str, asyncio.Task[None]] = {}
+        self._inbox_watch: asyncio.Task[None] | None = None
+        self._again: set[str] = set()
+        # Handling has threads of its own, so storing new messages never queues behind it.
+        self._handlers = ThreadPoolExecutor(max_workers=HANDLER_THREADS,
+                                            thread_name_prefix="voicebank-handling")
         self._dispatching: asyncio.Task[None] | None = None
         self._polling: asyncio.Task[None] | None = None
 
@@ -123,10 +141,28 @@ class Runtime:
                 picture_url=(lambda p: picture_url(settings, p)) if settings.sms_mms else None,
             ))
             paces[sms.CHANNEL] = Pace(rate=settings.sms_rate)
-        self.dispatcher = self._dispatcher(senders, paces)
-        self._dispatching = asyncio.create_task(self.dispatcher.run(), name="dispatcher")
-        if self.bot is not None:
+        if settings.dispatcher:
+            self.dispatcher = self._dispatcher(senders, paces)
+            self._dispatching = asyncio.create_task(self.dispatcher.run(), name="dispatcher")
+        if self.bot is not None and self.receive:
             await self._start_telegram(self.bot)
+        if settings.handling and not self.receive:
+            self._inbox_watch = asyncio.create_task(self._watch_inbox(), name="inbox watch")
+
+    async def _watch_inbox(self) -> None:
+        """In a worker: handle what web workers stored without handling, as it arrives."""
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                handled = await loop.run_in_executor(
+                    self._handlers, self.voicebank.engine.handle_all_waiting)
+            except Exception:
+                log.exception("handling waiting messages failed; trying again")
+                handled = 0
+            if handled and self.dispatcher is not None:
+                self.dispatcher.wake()
+            if not handled:
+                await asyncio.sleep(INBOX_POLL_SECONDS)
 
     def _dispatcher(self, senders: Mapping[str, Sender], paces: Mapping[str, Pace]) -> Dispatcher:
         return Dispatcher(
@@ -154,11 +190,13 @@ class Runtime:
             log.info("Telegram: webhook set to %s%s", self.settings.public_url,
                      telegram.WEBHOOK_PATH)
             return
+        # Telegram allows one poller per bot: with several processes, one leads at a time.
         self.poller = telegram.TelegramPoller(
-            bot=bot, receive=self.accept_telegram, clock=self.voicebank.clock
+            bot=bot, receive=self.accept_telegram, clock=self.voicebank.clock,
+            may_poll=lambda: asyncio.to_thread(self.polling_lead.try_lead),
         )
         self._polling = asyncio.create_task(self.poller.run(), name="telegram polling")
-        log.info("Telegram: long polling")
+        log.info("Telegram: long polling (in whichever process leads the polling)")
 
     async def stop(self) -> None:
         """Stop taking messages in, finish what is in hand, and close the clients."""
@@ -168,8 +206,14 @@ class Runtime:
             self._polling.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._polling
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT)
+        await asyncio.to_thread(self.polling_lead.release)
+        if self._inbox_watch is not None:
+            self._inbox_watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._inbox_watch
+        if self._handling:
+            await asyncio.wait(set(self._handling.values()), timeout=STOP_TIMEOUT)
+        self._handlers.shutdown(wait=False)
         if self.dispatcher is not None and self._dispatching is not None:
             self.dispatcher.stop()
             try:
@@ -185,12 +229,11 @@ class Runtime:
 
     async def accept(self, inbound: Inbound) -> bool:
         """Store ``inbound`` and start handling it; False if it was a repeat delivery."""
-        stored = await asyncio.to_thread(self.voicebank.engine.receive, inbound)
+        stored = await self.inbox.store(inbound)
         if stored is None:
             return False
-        task = asyncio.create_task(self._handle(inbound.address))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        if self.settings.handling:
+            self._handle_soon(inbound.address)
         return True
 
     async def accept_telegram(self, parsed: telegram.TelegramInbound) -> None:
@@ -198,19 +241,40 @@ class Runtime:
         if parsed.callback_query_id is not None and self.bot is not None:
             await telegram.acknowledge_tap(self.bot, parsed.callback_query_id)
 
+    def _handle_soon(self, address: str) -> None:
+        """Handle what ``address`` sent, one task per address: a message that arrives while
+        its sender's earlier ones are being handled is picked up by the same task."""
+        running = self._handling.get(address)
+        if running is not None and not running.done():
+            self._again.add(address)
+            return
+        task = asyncio.create_task(self._handle(address), name=f"handling {address}")
+        self._handling[address] = task
+        task.add_done_callback(lambda done: self._handled(address, done))
+
+    def _handled(self, address: str, task: asyncio.Task[None]) -> None:
+        if self._handling.get(address) is task:
+            del self._handling[address]
+
     async def _handle(self, address: str) -> None:
-        try:
-            await asyncio.to_thread(self.voicebank.engine.handle_waiting, address)
-        except Exception:
-            # The message stays in the inbox; the sweep will pick it up again.
-            log.exception("handling messages from %s failed; the sweep will retry", address)
-        if self.dispatcher is not None:
-            self.dispatcher.wake()
+        loop = asyncio.get_running_loop()
+        while True:
+            self._again.discard(address)
+            try:
+                await loop.run_in_executor(self._handlers, self.voicebank.engine.handle_waiting,
+                                           address)
+            except Exception:
+                # The message stays in the inbox; the sweep will pick it up again.
+                log.exception("handling messages from %s failed; the sweep will retry", address)
+            if self.dispatcher is not None:
+                self.dispatcher.wake()
+            if address not in self._again:
+                return
 
     async def settle(self) -> None:
         """Wait until every message taken in so far is handled (for tests and shutdown)."""
-        while self._tasks:
-            await asyncio.wait(set(self._tasks))
+        while self._handling:
+            await asyncio.wait(set(self._handling.values()))
 
     async def drain(self) -> int:
         """Handle what was taken in, then send everything due now; returns how many sent."""

@@ -59,6 +59,15 @@ class Settings(BaseSettings):
     """Days before an action's date that its owner is nudged, separated by commas."""
     safeguarding_words: str = ""
     """More words and phrases that suggest someone may be at risk, separated by commas."""
+    dispatcher: bool = True
+    """Send the outbox from this process (off for a web-only worker)."""
+    handling: bool = True
+    """Handle messages in this process (off: a web worker only stores what arrives, and a
+    ``voicebank worker`` handles it)."""
+    scheduler: bool = True
+    """Take part in choosing the scheduler's leader (off for a web-only worker)."""
+    tick_seconds: int = Field(default=60, ge=1, le=3600)
+    """How often the scheduler asks what is due."""
 
     @model_validator(mode="after")
     def _twilio_is_complete(self) -> Settings:

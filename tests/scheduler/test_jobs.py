@@ -12,7 +12,7 @@ from bot.conversation import Kind
 from bot.engine import ConversationEngine
 from bot.surveys.definition import QuestionDef, SurveyDef
 from bot.surveys.store import save_survey
-from scheduler.jobs import run_survey_tick
+from scheduler.jobs import run_action_tick, run_survey_tick
 from scheduler.runner import build_scheduler
 from storage.database import transaction
 from storage.tables import Survey, SurveyStatus
@@ -56,4 +56,4 @@ def test_the_action_tick_nudges_on_the_days_the_deployment_chose(
 
     job = scheduler.get_job("action_tick")
 
-    assert job.args == (engine, "Europe/London", (14, 2))
+    assert job.args[1:] == (run_action_tick, engine, "Europe/London", (14, 2))

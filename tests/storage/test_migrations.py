@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
-from sqlalchemy.engine import Engine
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import SQLModel, select
 
 import storage.tables  # noqa: F401  (registers every table on SQLModel.metadata)
@@ -71,3 +74,27 @@ def test_upgrading_gives_no_deprecation_warning(tmp_path: Path) -> None:
             head_revision()
     finally:
         database.dispose()
+
+
+@pytest.mark.postgres
+def test_processes_starting_at_once_on_a_new_postgres_database_upgrade_it_in_turn(
+    postgres_url: str,
+) -> None:
+    server = create_database_engine(postgres_url)
+    name = f"voicebank_fresh_{uuid.uuid4().hex[:10]}"
+    with server.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    engines = [create_database_engine(url) for _ in range(4)]
+    try:
+        # Four workers of `voicebank run --workers 4` each migrate on start.
+        with ThreadPoolExecutor(max_workers=len(engines)) as pool:
+            list(pool.map(upgrade_database, engines))
+
+        assert current_revision(engines[0]) == head_revision()
+    finally:
+        for engine in engines:
+            engine.dispose()
+        with server.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()

@@ -213,3 +213,20 @@ def test_run_says_which_channels_are_on_and_what_to_give_the_providers() -> None
         "https://voicebank.example.org/sms/twilio (HTTP POST)",
         "Telegram: webhook at https://voicebank.example.org/telegram/webhook",
     ]
+
+
+def test_several_web_workers_on_sqlite_are_refused_with_the_way_forward(tmp_path: Path) -> None:
+    result = run_voicebank("run", "--workers", "2", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert "PostgreSQL" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "v.db").exists()
+
+
+def test_a_worker_with_nothing_to_do_is_refused(tmp_path: Path) -> None:
+    result = run_voicebank("worker", "--no-handling", "--no-dispatcher", "--no-scheduler",
+                           cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert "nothing to do" in result.stderr
