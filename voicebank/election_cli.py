@@ -2,24 +2,20 @@
 voting, count, recount, announce, and publish the result and the receipts.
 
 Each command is one transaction over :mod:`bot.elections.service`; a step the rules refuse
-is printed in plain words with exit code 1, and a badly written option exits with 2.
+is printed in plain words with exit code 1, and a badly written option exits with 2. How
+options are read and elections described is in :mod:`voicebank.election_words`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, NoReturn
-from zoneinfo import ZoneInfo
+from typing import Annotated
 
 import typer
 from sqlmodel import Session, col, select
 
 from bot.elections import outcome, service
-from bot.elections.counting import Tally
 from bot.elections.service import ElectionError, PollOption
-from bot.surveys.loading import parse_local_time, parse_reminder
 from storage import people
 from storage.database import transaction
 from storage.tables import (
@@ -33,15 +29,33 @@ from storage.tables import (
     Role,
     RollEntry,
 )
-from voicebank.cli_support import command_settings, describe_duration, local, opened
-from voicebank.election_report import receipts_list, results_chart, results_table
+from voicebank.cli_support import command_settings, local, opened
+from voicebank.election_report import receipts_list, results_chart
+from voicebank.election_words import (
+    ELECTORATE_HELP,
+    badly_written,
+    ballot_name,
+    candidate_names,
+    describe_electorate,
+    describe_reminders,
+    describe_times,
+    named,
+    not_found,
+    parse_electorate,
+    parse_option,
+    parse_reminders,
+    parse_times,
+    plural,
+    refused,
+    result_text,
+    sentence,
+)
 
 election_app = typer.Typer(help="Elections of service user MPs, and polls.",
                            no_args_is_help=True)
 
 ACTOR = "staff:cli"
 PHASES = list(ElectionStatus)
-ELECTORATE_HELP = ("Who votes: everyone, mp, constituency:NAME, service:CODE or role:ROLE.")
 
 Id = Annotated[int, typer.Argument(metavar="ID", help="The election's or poll's number.")]
 NominationsAt = Annotated[str | None, typer.Option(
@@ -58,132 +72,11 @@ Reminders = Annotated[list[str] | None, typer.Option(
 # Shared pieces -----------------------------------------------------------------------------
 
 
-def refused(error: ElectionError) -> NoReturn:
-    """The rules said no: say why in a sentence, exit 1."""
-    text = sentence(str(error).strip())
-    typer.echo(text if text.endswith((".", "!", "?")) else text + ".", err=True)
-    raise typer.Exit(1)
-
-
-def not_found(message: str) -> NoReturn:
-    typer.echo(message, err=True)
-    raise typer.Exit(1)
-
-
-def badly_written(message: str) -> NoReturn:
-    typer.echo(message, err=True)
-    raise typer.Exit(2)
-
-
 def find_election(session: Session, election_id: int) -> Election:
     election = session.get(Election, election_id)
     if election is None:
         not_found(f"There is no election {election_id}.")
     return election
-
-
-def parse_times(zone: ZoneInfo, now: datetime, **given: str | None) -> dict[str, datetime]:
-    """Each given local time as UTC, named as its option; every one must be in the future."""
-    times = {}
-    for name, value in given.items():
-        if value is None:
-            continue
-        try:
-            moment = parse_local_time(value, zone)
-        except ValueError as error:
-            badly_written(f"--{name}: {error}")
-        if moment <= now:
-            badly_written(f"--{name}: that time has passed; give a time in the future.")
-        times[name] = moment
-    return times
-
-
-def parse_reminders(values: Sequence[str] | None) -> list[timedelta]:
-    try:
-        return [parse_reminder(value) for value in values or ()]
-    except ValueError as error:
-        badly_written(f"--remind: {error}")
-
-
-def parse_option(text: str) -> PollOption:
-    """``🌳 Oak House`` is the emoji 🌳 and the label Oak House; ``Oak House`` has no emoji."""
-    first, _, rest = text.strip().partition(" ")
-    if rest.strip() and not any(ch.isalnum() for ch in first):
-        return PollOption(label=rest.strip(), emoji=first)
-    return PollOption(label=text.strip())
-
-
-def parse_electorate(value: str) -> tuple[str, str]:
-    """``mp`` → (role, mp); ``constituency:Riverside`` → (constituency, Riverside)."""
-    text = value.strip()
-    if text.lower() == "everyone":
-        return "everyone", ""
-    if text.lower() in ("mp", "mps"):
-        return "role", Role.MP
-    kind, _, rest = text.partition(":")
-    kind, rest = kind.strip().lower(), rest.strip()
-    if kind == "role" and rest.lower() in {role.value for role in Role}:
-        return kind, rest.lower()
-    if kind in ("constituency", "service") and rest:
-        return kind, rest.upper() if kind == "service" else rest
-    badly_written(f"--electorate: {value!r} is not an electorate. {ELECTORATE_HELP}")
-
-
-def describe_electorate(election: Election) -> str:
-    kind, value = election.electorate_kind, election.electorate_value
-    if election.kind == ElectionKind.ELECTION:
-        return f"the service users of constituency {value}"
-    if kind == "everyone":
-        return "everyone"
-    if (kind, value) == ("role", Role.MP):
-        return "the MPs"
-    return f"everyone with the role {value}" if kind == "role" else f"{kind} {value}"
-
-
-def describe_times(election: Election, zone: ZoneInfo) -> str:
-    parts = []
-    if election.kind == ElectionKind.ELECTION:
-        parts.append(f"nominations open {local(election.nominations_open_at, zone)}")
-    parts += [f"voting opens {local(election.voting_opens_at, zone)}",
-              f"voting closes {local(election.voting_closes_at, zone)}"]
-    return ", ".join(parts)
-
-
-def describe_reminders(election: Election) -> str:
-    if not election.reminders:
-        return "Reminders: none."
-    return ("Reminders: " + ", ".join(describe_duration(timedelta(seconds=s))
-                                      for s in election.reminders) + " before voting closes.")
-
-
-def sentence(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def plural(count: int, one: str, many: str) -> str:
-    return f"{count} {one if count == 1 else many}"
-
-
-def ballot_name(candidate: Candidate) -> str:
-    return f"{candidate.emoji} {candidate.name}" if candidate.emoji else candidate.name
-
-
-def candidate_names(session: Session, election_id: int) -> dict[int, str]:
-    return {c.id or 0: ballot_name(c)
-            for c in service.candidates(session=session, election_id=election_id)}
-
-
-def result_text(session: Session, election: Election, tallies: Sequence[Tally]) -> str:
-    assert election.id is not None
-    return results_table(title=election.title, tallies=tallies,
-                         names=candidate_names(session, election.id),
-                         seats=election.seats, seed=election.seed or "",
-                         turnout=service.turnout(session=session, election_id=election.id))
-
-
-def named(election: Election) -> str:
-    """``election 3`` or ``poll 4``."""
-    return f"{election.kind} {election.id}"
 
 
 def has_reached(election: Election, phase: ElectionStatus) -> bool:

@@ -101,6 +101,9 @@ def read_csv(data: bytes) -> list[dict[str, str]]:
         if any(cell.strip() for cell in cells):
             rows.append((last_line + 1, cells))
         last_line = line_num
+    if not rows:
+        raise ImportProblem("The file has no words in it. It needs a first line naming the "
+                            "columns, then one person a line.")
     header = [cell.strip().lower() for cell in rows[0][1]]
     missing = [column for column in REQUIRED if column not in header]
     if missing:

@@ -77,6 +77,12 @@ from bot.surveys.definition import (
 )
 from storage.tables import Role, SurveyStatus
 
+DEEPEST = 40
+"""No survey is nested deeper than this; a deeper file is refused before it is read."""
+MOST_PARTS = 100_000
+"""The most parts a survey file's aliases may expand to."""
+LONGEST_REMINDER = timedelta(days=366)
+
 Path = tuple[str | int, ...]
 
 YES_NO = (OptionDef(1, "Yes", "yes", "👍"), OptionDef(2, "No", "no", "👎"))
@@ -234,7 +240,10 @@ def parse_reminder(value: object) -> timedelta:
         raise PydanticCustomError("reminder", "write it like 2 days, 3 hours or 90 minutes")
     if int(match.group(1)) == 0:
         raise PydanticCustomError("reminder", "must be more than 0")
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+    seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    if seconds > LONGEST_REMINDER.total_seconds():
+        raise PydanticCustomError("reminder", "must be at most a year before it closes")
+    return timedelta(seconds=seconds)
 
 
 def _one_or_many(value: object) -> object:
@@ -369,11 +378,58 @@ def _validate(
 
 # -- the rules that join the parts, and the survey they make -----------------------------------
 
+def check_readable(text: str, source: str) -> None:
+    """Refuse YAML that the loader should not be given: with a character YAML does not
+    allow (the loader fails on it without saying where), nested deeper than any survey, or
+    with aliases that repeat a part so often that the copies run to more than
+    :data:`MOST_PARTS` (the loader builds every one, tying a worker up for minutes).
+
+    Raises :class:`SurveyFileError` naming the line; any other YAML mistake is left for
+    :func:`load_survey_yaml` to explain.
+    """
+    anchored: dict[str, int] = {}
+    open_parts: list[tuple[str | None, int]] = []
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            line = event.start_mark.line + 1 if event.start_mark is not None else 1
+            if isinstance(event, yaml.CollectionStartEvent):
+                if len(open_parts) >= DEEPEST:
+                    raise SurveyFileError(source, [SurveyFileProblem(
+                        line, "", f"this is nested more than {DEEPEST} levels deep")])
+                open_parts.append((event.anchor, 1))
+                continue
+            if isinstance(event, yaml.CollectionEndEvent):
+                anchor, size = open_parts.pop()
+            elif isinstance(event, yaml.ScalarEvent):
+                anchor, size = event.anchor, 1
+            elif isinstance(event, yaml.AliasEvent):
+                anchor, size = None, anchored.get(event.anchor or "", 1)
+            else:
+                continue
+            if anchor is not None:
+                anchored[anchor] = size
+            if open_parts:
+                parent, so_far = open_parts[-1]
+                open_parts[-1] = (parent, so_far + size)
+                if so_far + size > MOST_PARTS:
+                    raise SurveyFileError(source, [SurveyFileProblem(
+                        line, "", "its aliases repeat parts so often that it would have "
+                                  f"more than {MOST_PARTS} parts; write the parts out")])
+    except yaml.reader.ReaderError as error:
+        raise SurveyFileError(source, [SurveyFileProblem(
+            text.count("\n", 0, error.position) + 1, "",
+            f"this is not valid YAML: it has the character #x{error.character:04X}, which "
+            "YAML does not allow; take it out")]) from None
+    except yaml.YAMLError:
+        return
+
+
 def load_survey_yaml(text: str, *, source: str, zone: ZoneInfo) -> SurveyDef:
     """The survey ``text`` describes; ``source`` names the file in error messages.
 
     Raises :class:`SurveyFileError` listing every mistake found, each with its line.
     """
+    check_readable(text, source)
     loader = _SurveyLoader(text)
     places = _Places()
     try:

@@ -10,7 +10,7 @@ import pytest
 
 from bot.conversation import Kind
 from bot.surveys.definition import Audience, AudienceKind, OptionDef
-from bot.surveys.loading import SurveyFileError, load_survey_yaml
+from bot.surveys.loading import SurveyFileError, load_survey_yaml, parse_reminder
 from bot.surveys.templates import TEMPLATES, template_text
 
 LONDON = ZoneInfo("Europe/London")
@@ -357,3 +357,30 @@ def test_words_that_look_like_other_things_stay_words(label: str) -> None:
         source="t.yaml", zone=LONDON,
     )
     assert survey.questions[0].options[0].label == label
+
+
+@pytest.mark.parametrize(("text", "line", "message"), [
+    ("title: Food\nquestions:\n  - text: What \x13 next?\n", 3, "#x0013"),
+    ("title: Food\nquestions: " + "[" * 60 + "]" * 60 + "\n", 2, "nested more than 40"),
+    ("a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+     + "".join(f"{b}: &{b} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+               for p, b in zip("abcde", "bcdef", strict=True)), 5, "more than 100000 parts"),
+])
+def test_a_file_the_reader_should_not_be_given_is_refused_with_its_line(
+    text: str, line: int, message: str
+) -> None:
+    with pytest.raises(SurveyFileError) as refused:
+        load_survey_yaml(text, source="bad.yaml", zone=LONDON)
+
+    assert f"line {line}" in str(refused.value)
+    assert message in str(refused.value)
+
+
+@pytest.mark.parametrize("written", ["99999999 weeks", "367 days", "53 weeks"])
+def test_a_reminder_more_than_a_year_ahead_is_refused(written: str) -> None:
+    with pytest.raises(ValueError, match="at most a year"):
+        parse_reminder(written)
+
+
+def test_a_reminder_a_year_ahead_is_fine() -> None:
+    assert parse_reminder("52 weeks") == timedelta(weeks=52)

@@ -3,14 +3,12 @@ may see and do what, turning ideas into an action, signing it off, booking surge
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
-from starlette.testclient import TestClient
 
 from bot.clock import ManualClock
 from storage import people
@@ -28,12 +26,9 @@ from storage.tables import (
     Surgery,
     SurgeryStatus,
 )
-from tests.voicebank.app_harness import database_url_of
 from tests.voicebank.dashboard_harness import PASSWORD
 from tests.voicebank.dashboard_harness import Dashboard as BaseDashboard
 from voicebank import accounts
-from voicebank.settings import ENV_PREFIX, load_settings
-from voicebank.web.app import create_app
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday; London is on UTC in winter
 LAST_YEAR = NOW - timedelta(days=365)
@@ -51,9 +46,6 @@ def dashboard(database: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     """Riverside (Willow House: Ann and Bob; The Boathouse: Max, its MP) and Hillview
     (Oak Lodge: Hal, its MP); staff Sam and Tia. Ann and Bob sent ideas, Cath a concern.
     Accounts: lead (admin), sam and tia (staff), max and hal (MPs), linked to people."""
-    for name in [n for n in os.environ if n.upper().startswith(ENV_PREFIX)]:
-        monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
     ids: dict[str, int] = {}
     with transaction(database) as session:
         river = people.add_constituency(session=session, name="Riverside")
@@ -95,11 +87,9 @@ def dashboard(database: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                      now=LAST_YEAR, actor="test",
                                      person_id=ids[linked] if linked else None)
             ids[f"user:{who}"] = user.id or 0
-    settings = load_settings(database_url=database_url_of(database),
-                             public_url="http://127.0.0.1:8000", quiet_hours="")
-    app = create_app(settings, clock=ManualClock(NOW))
-    with TestClient(app, follow_redirects=False) as client:
-        yield Dashboard(client=client, database=database, ids=ids)
+    with Dashboard.opened(database, ManualClock(NOW), monkeypatch, tmp_path,
+                          ids=ids) as dashboard:
+        yield dashboard
 
 
 def make_action(dashboard: Dashboard, owner: str = "Tia") -> int:

@@ -2,82 +2,28 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import select
-from starlette.testclient import TestClient
 
 from bot.clock import ManualClock
 from storage import inbox, outbox
 from storage.database import transaction
-from storage.tables import AuditEntry, OutboxMessage, OutboxStatus, StaffRole
-from tests.voicebank.app_harness import database_url_of
-from voicebank import accounts
-from voicebank.settings import ENV_PREFIX, load_settings
-from voicebank.web.app import create_app
+from storage.tables import OutboxMessage, OutboxStatus, StaffRole
+from tests.voicebank.dashboard_harness import Dashboard
 
-PASSWORD = "a long password for tests"  # noqa: S105  (the tests' own)
 SUMMER = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)  # 10:00 in London
-
-
-
-@dataclass
-class Dashboard:
-    client: TestClient
-    database: Engine
-    clock: ManualClock
-
-    def sign_in(self, role: str, email: str = "sam@example.org") -> int:
-        """Make an account with ``role`` and sign in as it in this browser; returns its id."""
-        with transaction(self.database) as session:
-            user = accounts.add_user(session=session, email=email, name="Sam", role=role,
-                                     password=PASSWORD, now=self.clock.now(), actor="test")
-            assert user.id is not None
-            user_id = user.id
-        response = self.client.post("/sign-in", data={"email": email, "password": PASSWORD},
-                                    follow_redirects=False)
-        assert response.status_code == 303
-        return user_id
-
-    def csrf(self) -> str:
-        page = self.client.get("/messages")
-        found = re.search(r'name="csrf" value="([^"]+)"', page.text)
-        assert found is not None
-        return found.group(1)
-
-    def outbound(self, message_id: int) -> OutboxMessage:
-        with transaction(self.database) as session:
-            message = session.get_one(OutboxMessage, message_id)
-            session.expunge(message)
-            return message
-
-    def audit(self, action: str) -> list[AuditEntry]:
-        with transaction(self.database) as session:
-            entries = list(session.exec(select(AuditEntry).where(AuditEntry.action == action)))
-            for entry in entries:
-                session.expunge(entry)
-            return entries
 
 
 @pytest.fixture
 def dashboard(database: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
               ) -> Iterator[Dashboard]:
-    for name in [n for n in os.environ if n.upper().startswith(ENV_PREFIX)]:
-        monkeypatch.delenv(name)  # nor the developer's own settings
-    monkeypatch.chdir(tmp_path)
-    clock = ManualClock(SUMMER)
-    settings = load_settings(database_url=database_url_of(database),
-                             public_url="http://127.0.0.1:8000", quiet_hours="")
-    app = create_app(settings, clock=clock)
-    with TestClient(app) as client:
-        yield Dashboard(client=client, database=database, clock=clock)
+    with Dashboard.opened(database, ManualClock(SUMMER), monkeypatch, tmp_path) as dashboard:
+        yield dashboard
 
 
 def queue(dashboard: Dashboard, text: str, *, channel: str = "sms",
@@ -116,29 +62,26 @@ def inbox_cells(html: str) -> str:
 def test_someone_not_signed_in_is_sent_to_sign_in(dashboard: Dashboard) -> None:
     failed = queue(dashboard, "Hello", status=OutboxStatus.FAILED, error="boom")
 
-    page = dashboard.client.get("/messages?status=failed", follow_redirects=False)
-    retry = dashboard.client.post(f"/messages/{failed}/retry", data={"csrf": "x"},
-                                  follow_redirects=False)
+    page = dashboard.client.get("/messages?status=failed")
+    retry = dashboard.client.post(f"/messages/{failed}/retry", data={"csrf": "x"})
 
     assert page.status_code == 303
     assert page.headers["location"] == "/sign-in?next=/messages"
     assert retry.status_code == 303
     assert retry.headers["location"].startswith("/sign-in")
-    assert dashboard.outbound(failed).status == OutboxStatus.FAILED
+    assert dashboard.row(OutboxMessage, failed).status == OutboxStatus.FAILED
 
 
 def test_an_mp_account_cannot_see_messages_or_send_them_again(dashboard: Dashboard) -> None:
     failed = queue(dashboard, "Hello", status=OutboxStatus.FAILED, error="boom")
-    dashboard.sign_in(StaffRole.MP)
-    csrf = re.search(r'name="csrf" value="([^"]+)"', dashboard.client.get("/").text)
-    assert csrf is not None
+    dashboard.sign_in_as(StaffRole.MP)
 
     page = dashboard.client.get("/messages")
-    retry = dashboard.client.post(f"/messages/{failed}/retry", data={"csrf": csrf.group(1)})
+    retry = dashboard.post(f"/messages/{failed}/retry")
 
     assert page.status_code == 403
     assert retry.status_code == 403
-    assert dashboard.outbound(failed).status == OutboxStatus.FAILED
+    assert dashboard.row(OutboxMessage, failed).status == OutboxStatus.FAILED
 
 
 def test_the_page_shows_messages_in_and_out_and_hides_what_a_vote_said(
@@ -151,7 +94,7 @@ def test_the_page_shows_messages_in_and_out_and_hides_what_a_vote_said(
     queue(dashboard, "You voted for Ann. Thank you!", sensitive=True)
     failed = queue(dashboard, "See you at the surgery", status=OutboxStatus.FAILED,
                    attempts=5, error="Twilio said 21610: unsubscribed")
-    dashboard.sign_in(StaffRole.STAFF)
+    dashboard.sign_in_as(StaffRole.STAFF)
 
     page = dashboard.client.get("/messages")
 
@@ -179,7 +122,7 @@ def test_the_messages_can_be_filtered_by_status_and_channel(dashboard: Dashboard
     receive(dashboard, "hello by text")
     receive(dashboard, "hello on telegram", channel="telegram", address="telegram:42",
             provider_id="7")
-    dashboard.sign_in(StaffRole.ADMIN)
+    dashboard.sign_in_as(StaffRole.ADMIN)
 
     failed = dashboard.client.get("/messages?status=failed").text
     telegram = dashboard.client.get("/messages?channel=telegram").text
@@ -199,7 +142,7 @@ def test_the_messages_can_be_filtered_by_status_and_channel(dashboard: Dashboard
 def test_fifty_messages_a_page(dashboard: Dashboard) -> None:
     for number in range(1, 61):
         queue(dashboard, f"note {number:03d}")
-    dashboard.sign_in(StaffRole.STAFF)
+    dashboard.sign_in_as(StaffRole.STAFF)
 
     first = outbox_cells(dashboard.client.get("/messages").text)
     second = outbox_cells(dashboard.client.get("/messages?page=2").text)
@@ -220,19 +163,18 @@ def test_sending_a_failed_message_again_queues_it_and_records_who(
 ) -> None:
     failed = queue(dashboard, "See you at the surgery", status=OutboxStatus.FAILED,
                    attempts=5, error="Twilio said no")
-    user_id = dashboard.sign_in(StaffRole.STAFF)
+    user_id = dashboard.sign_in_as(StaffRole.STAFF)
     csrf = dashboard.csrf()
     dashboard.clock.advance(timedelta(hours=2))
 
-    response = dashboard.client.post(
-        f"/messages/{failed}/retry", data={"csrf": csrf, "status": "failed"},
-        follow_redirects=False)
+    response = dashboard.client.post(f"/messages/{failed}/retry",
+                                     data={"csrf": csrf, "status": "failed"})
     page = dashboard.client.get(response.headers["location"])
 
     assert response.status_code == 303
     assert response.headers["location"] == f"/messages?status=failed&retried={failed}"
     assert f"Message {failed} is queued to be sent again." in page.text
-    message = dashboard.outbound(failed)
+    message = dashboard.row(OutboxMessage, failed)
     assert message.status == OutboxStatus.QUEUED  # no SMS provider here, so it waits
     assert message.attempts == 0
     assert message.error is None
@@ -247,14 +189,16 @@ def test_sending_again_a_message_that_has_not_failed_changes_nothing(
     dashboard: Dashboard,
 ) -> None:
     sent = queue(dashboard, "Welcome", status=OutboxStatus.SENT, attempts=1)
-    dashboard.sign_in(StaffRole.ADMIN)
+    dashboard.sign_in_as(StaffRole.ADMIN)
 
-    page = dashboard.client.post(f"/messages/{sent}/retry", data={"csrf": dashboard.csrf()})
-    missing = dashboard.client.post("/messages/9999/retry", data={"csrf": dashboard.csrf()})
+    response = dashboard.post(f"/messages/{sent}/retry")
+    page = dashboard.client.get(response.headers["location"])
+    missing = dashboard.post("/messages/9999/retry")
 
+    assert response.status_code == 303
     assert page.status_code == 200
     assert f"Message {sent} had not failed, so it was left as it was." in page.text
-    message = dashboard.outbound(sent)
+    message = dashboard.row(OutboxMessage, sent)
     assert message.status == OutboxStatus.SENT
     assert message.attempts == 1
     assert dashboard.audit("outbox.retried") == []
@@ -266,12 +210,12 @@ def test_a_retry_without_the_form_token_is_refused(
     dashboard: Dashboard, form: dict[str, str]
 ) -> None:
     failed = queue(dashboard, "See you", status=OutboxStatus.FAILED, attempts=5, error="no")
-    dashboard.sign_in(StaffRole.ADMIN)
+    dashboard.sign_in_as(StaffRole.ADMIN)
 
     response = dashboard.client.post(f"/messages/{failed}/retry", data=form)
 
     assert response.status_code == 403
-    message = dashboard.outbound(failed)
+    message = dashboard.row(OutboxMessage, failed)
     assert message.status == OutboxStatus.FAILED
     assert message.attempts == 5
     assert dashboard.audit("outbox.retried") == []
@@ -279,7 +223,7 @@ def test_a_retry_without_the_form_token_is_refused(
 
 def test_an_unknown_status_shows_every_message_and_says_so(dashboard: Dashboard) -> None:
     receive(dashboard, "hello there")
-    dashboard.sign_in(StaffRole.STAFF)
+    dashboard.sign_in_as(StaffRole.STAFF)
 
     page = dashboard.client.get("/messages?status=lost")
 

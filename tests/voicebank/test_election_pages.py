@@ -3,7 +3,6 @@ an election and a poll from nominations to the announced result."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,7 +11,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
-from starlette.testclient import TestClient
 
 from bot.clock import ManualClock
 from bot.elections import service
@@ -32,12 +30,9 @@ from storage.tables import (
     StaffRole,
     StaffUser,
 )
-from tests.voicebank.app_harness import database_url_of
 from tests.voicebank.dashboard_harness import PASSWORD
 from tests.voicebank.dashboard_harness import Dashboard as BaseDashboard
 from voicebank import accounts
-from voicebank.settings import ENV_PREFIX, load_settings
-from voicebank.web.app import create_app
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # 10:00 in London too: winter
 LAST_YEAR = NOW - timedelta(days=365)
@@ -45,9 +40,7 @@ LAST_YEAR = NOW - timedelta(days=365)
 
 class Dashboard(BaseDashboard):
     def election(self, election_id: int) -> Election:
-        with transaction(self.database) as session:
-            return session.get_one(Election, election_id)
-
+        return self.row(Election, election_id)
 
 
 @pytest.fixture
@@ -56,9 +49,6 @@ def dashboard(database: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     """Riverside (Willow House: Ann, Bob; The Boathouse: Cath, Dev and Max, its MP) and
     Hillview (Oak Lodge: Hal, its MP). Accounts: lead (admin), sam (staff), max and hal
     (MPs, linked to their people)."""
-    for name in [n for n in os.environ if n.upper().startswith(ENV_PREFIX)]:
-        monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
     ids: dict[str, int] = {}
     with transaction(database) as session:
         river = people.add_constituency(session=session, name="Riverside")
@@ -91,11 +81,9 @@ def dashboard(database: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
             accounts.add_user(session=session, email=f"{who}@example.org", name=who.title(),
                               role=role, password=PASSWORD, now=LAST_YEAR, actor="test",
                               person_id=person_id)
-    settings = load_settings(database_url=database_url_of(database),
-                             public_url="http://127.0.0.1:8000", quiet_hours="")
-    app = create_app(settings, clock=ManualClock(NOW))
-    with TestClient(app, follow_redirects=False) as client:
-        yield Dashboard(client=client, database=database, ids=ids)
+    with Dashboard.opened(database, ManualClock(NOW), monkeypatch, tmp_path,
+                          ids=ids) as dashboard:
+        yield dashboard
 
 
 def make_election(dashboard: Dashboard, constituency: str = "Riverside") -> int:

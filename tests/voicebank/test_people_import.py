@@ -141,6 +141,7 @@ def test_a_csv_file_is_read_into_rows(data: bytes, expected: list[dict[str, str]
 @pytest.mark.parametrize(("data", "says"), [
     (b"", "The file is empty."),
     (b"  \r\n\n", "The file is empty."),
+    (b",,,\n , ,\n", "The file has no words in it."),
     (b"name,phone\nAnn,07700 900123\n", "no service column"),
     (b"who,number,where\nAnn,07700 900123,OAK3\n", "no name or phone or service column"),
     (b"name,phone,service\n", "has nobody in it"),

@@ -3,30 +3,23 @@ a constituency and a service, and adding people from a CSV file in two steps."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
-from starlette.testclient import TestClient
+from sqlmodel import select
 
 from bot.clock import ManualClock
 from storage import people
 from storage.database import transaction
-from storage.tables import Address, AuditEntry, Constituency, Person, PersonRole, Service, StaffRole
-from tests.voicebank.app_harness import database_url_of
-from voicebank import accounts
+from storage.tables import Address, Constituency, Person, PersonRole, Service, StaffRole
+from tests.voicebank.dashboard_harness import Dashboard as BaseDashboard
 from voicebank.people_import import open_sealed, seal_rows
-from voicebank.settings import ENV_PREFIX, load_settings
-from voicebank.web.app import create_app
 
-PASSWORD = "a long password for tests"  # noqa: S105  (the tests' own)
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 GOOD_AND_BAD = (b"Name,Phone,Service,Role\n"
                 b"Ann Jones,07700 900123,OAK3,\n"
@@ -34,24 +27,7 @@ GOOD_AND_BAD = (b"Name,Phone,Service,Role\n"
                 b"Cat Lee,+44 7700 900456,oak3,mp\n")
 
 
-
-@dataclass
-class Dashboard:
-    client: TestClient
-    database: Engine
-
-    def sign_in(self, role: str, email: str = "lead@example.org") -> None:
-        with transaction(self.database) as session:
-            accounts.add_user(session=session, email=email, name="Lead", role=role,
-                              password=PASSWORD, now=NOW, actor="test")
-        response = self.client.post("/sign-in", data={"email": email, "password": PASSWORD})
-        assert response.status_code == 303
-
-    def csrf(self) -> str:
-        found = re.search(r'name="csrf" value="([^"]+)"', self.client.get("/").text)
-        assert found is not None
-        return found.group(1)
-
+class Dashboard(BaseDashboard):
     def people(self) -> dict[str, tuple[str, ...]]:
         """Everyone's name, with their addresses, roles and service's join code."""
         found = {}
@@ -65,12 +41,6 @@ class Dashboard:
                                       service.join_code if service else "")
         return found
 
-    def audit(self, action: str) -> list[dict[str, Any]]:
-        with transaction(self.database) as session:
-            return [{"actor": entry.actor, "subject": entry.subject, **entry.detail}
-                    for entry in session.exec(select(AuditEntry).where(
-                        AuditEntry.action == action).order_by(col(AuditEntry.id)))]
-
     def upload(self, data: bytes, csrf: str | None = None, name: str = "people.csv") -> Any:
         return self.client.post("/people/import", data={"csrf": csrf or self.csrf()},
                                 files={"file": (name, data, "text/csv")})
@@ -79,9 +49,6 @@ class Dashboard:
 @pytest.fixture
 def dashboard(database: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
               ) -> Iterator[Dashboard]:
-    for name in [n for n in os.environ if n.upper().startswith(ENV_PREFIX)]:
-        monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
     with transaction(database) as session:
         area = people.add_constituency(session=session, name="North")
         assert area.id is not None
@@ -89,10 +56,8 @@ def dashboard(database: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                  join_code="OAK3")
         people.add_person(session=session, urns=["tel:+447700900999"], now=NOW, name="Dee Known",
                           service_id=oak.id)
-    app = create_app(load_settings(database_url=database_url_of(database),
-                                   public_url="http://127.0.0.1:8000"), clock=ManualClock(NOW))
-    with TestClient(app, follow_redirects=False) as client:
-        yield Dashboard(client=client, database=database)
+    with Dashboard.opened(database, ManualClock(NOW), monkeypatch, tmp_path) as dashboard:
+        yield dashboard
 
 
 def sealed_field(html: str) -> str:
@@ -126,7 +91,7 @@ def test_someone_not_signed_in_is_sent_to_sign_in(dashboard: Dashboard) -> None:
 
 @pytest.mark.parametrize("role", [StaffRole.STAFF, StaffRole.MP])
 def test_staff_and_mps_may_not_see_or_change_people(dashboard: Dashboard, role: str) -> None:
-    dashboard.sign_in(role)
+    dashboard.sign_in_as(role)
     csrf = dashboard.csrf()
 
     for page in PAGES:
@@ -135,15 +100,14 @@ def test_staff_and_mps_may_not_see_or_change_people(dashboard: Dashboard, role: 
         assert dashboard.client.post(action, data={"csrf": csrf, **form}).status_code == 403
     assert dashboard.upload(GOOD_AND_BAD, csrf=csrf).status_code == 403
     assert set(dashboard.people()) == {"Dee Known"}
-    with transaction(dashboard.database) as session:
-        assert len(session.exec(select(Service)).all()) == 1
-        assert len(session.exec(select(Constituency)).all()) == 1
+    assert len(dashboard.rows(Service)) == 1
+    assert len(dashboard.rows(Constituency)) == 1
 
 
 @pytest.mark.parametrize("csrf", [None, "", "forged"])
 def test_a_form_without_the_right_csrf_token_changes_nothing(dashboard: Dashboard,
                                                               csrf: str | None) -> None:
-    dashboard.sign_in(StaffRole.ADMIN)
+    dashboard.sign_in_as(StaffRole.ADMIN)
     token = {} if csrf is None else {"csrf": csrf}
 
     for action, form in FORMS:
@@ -152,9 +116,8 @@ def test_a_form_without_the_right_csrf_token_changes_nothing(dashboard: Dashboar
                                    files={"file": ("p.csv", GOOD_AND_BAD, "text/csv")})
     assert upload.status_code == 403
     assert set(dashboard.people()) == {"Dee Known"}
-    with transaction(dashboard.database) as session:
-        assert len(session.exec(select(Service)).all()) == 1
-        assert len(session.exec(select(Constituency)).all()) == 1
+    assert len(dashboard.rows(Service)) == 1
+    assert len(dashboard.rows(Constituency)) == 1
 
 
 def test_an_admin_sees_everyone_and_can_search_by_name_or_number(dashboard: Dashboard) -> None:
@@ -164,7 +127,7 @@ def test_an_admin_sees_everyone_and_can_search_by_name_or_number(dashboard: Dash
         gone = people.add_person(session=session, urns=["tel:+447700900888"], now=NOW,
                                  name="Fay Quiet")
         gone.opted_out_at = NOW
-    dashboard.sign_in(StaffRole.ADMIN)
+    dashboard.sign_in_as(StaffRole.ADMIN)
 
     page = dashboard.client.get("/people")
     by_name = dashboard.client.get("/people?q=dee").text
@@ -184,15 +147,14 @@ def test_an_admin_sees_everyone_and_can_search_by_name_or_number(dashboard: Dash
 
 
 def test_an_admin_adds_a_person_by_phone_or_telegram(dashboard: Dashboard) -> None:
-    dashboard.sign_in(StaffRole.ADMIN)
-    csrf = dashboard.csrf()
+    dashboard.sign_in_as(StaffRole.ADMIN)
 
-    by_phone = dashboard.client.post("/people", data={
-        "csrf": csrf, "name": "Ann Jones", "kind": "tel", "address": "07700 900123",
-        "service": "OAK3", "role": "mp"})
-    by_telegram = dashboard.client.post("/people", data={
-        "csrf": csrf, "name": "Ben Staff", "kind": "telegram", "address": "123456789",
-        "service": "", "role": "staff"})
+    by_phone = dashboard.post("/people", {
+        "name": "Ann Jones", "kind": "tel", "address": "07700 900123", "service": "OAK3",
+        "role": "mp"})
+    by_telegram = dashboard.post("/people", {
+        "name": "Ben Staff", "kind": "telegram", "address": "123456789", "service": "",
+        "role": "staff"})
 
     assert by_phone.status_code == 303
     assert by_telegram.status_code == 303
@@ -201,8 +163,8 @@ def test_an_admin_adds_a_person_by_phone_or_telegram(dashboard: Dashboard) -> No
     assert dashboard.people()["Ann Jones"] == ("tel:+447700900123", "mp", "OAK3")
     assert dashboard.people()["Ben Staff"] == ("telegram:123456789", "staff", "")
     added = dashboard.audit("person.added")
-    assert [entry["role"] for entry in added] == ["mp", "staff"]
-    assert added[0]["actor"].startswith("staff_user:")
+    assert [entry.detail["role"] for entry in added] == ["mp", "staff"]
+    assert added[0].actor.startswith("staff_user:")
 
 
 @pytest.mark.parametrize(("form", "says"), [
@@ -219,11 +181,11 @@ def test_an_admin_adds_a_person_by_phone_or_telegram(dashboard: Dashboard) -> No
 def test_a_person_with_a_problem_is_not_added_and_the_page_says_why(
     dashboard: Dashboard, form: dict[str, str], says: str
 ) -> None:
-    dashboard.sign_in(StaffRole.ADMIN)
-    typed = {"csrf": dashboard.csrf(), "name": "Ann Jones", "kind": "tel",
-             "address": "07700 900123", "service": "OAK3", "role": "service_user", **form}
+    dashboard.sign_in_as(StaffRole.ADMIN)
+    typed = {"name": "Ann Jones", "kind": "tel", "address": "07700 900123", "service": "OAK3",
+             "role": "service_user", **form}
 
-    response = dashboard.client.post("/people", data=typed)
+    response = dashboard.post("/people", typed)
 
     assert response.status_code == 422
     assert 'role="alert"' in response.text
@@ -236,16 +198,12 @@ def test_a_person_with_a_problem_is_not_added_and_the_page_says_why(
 def test_an_admin_adds_a_constituency_and_a_service_and_sees_the_join_codes(
     dashboard: Dashboard,
 ) -> None:
-    dashboard.sign_in(StaffRole.ADMIN)
-    csrf = dashboard.csrf()
+    dashboard.sign_in_as(StaffRole.ADMIN)
 
-    area = dashboard.client.post("/services/constituencies", data={"csrf": csrf,
-                                                                    "name": "South"})
-    with transaction(dashboard.database) as session:
-        south = session.exec(select(Constituency).where(Constituency.name == "South")).one()
-    service = dashboard.client.post("/services", data={
-        "csrf": csrf, "name": "Elm Court", "constituency_id": str(south.id),
-        "join_code": "elm9"})
+    area = dashboard.post("/services/constituencies", {"name": "South"})
+    [south] = dashboard.rows(Constituency, Constituency.name == "South")
+    service = dashboard.post("/services", {
+        "name": "Elm Court", "constituency_id": str(south.id), "join_code": "elm9"})
 
     assert area.status_code == 303
     assert service.status_code == 303
@@ -254,12 +212,11 @@ def test_an_admin_adds_a_constituency_and_a_service_and_sees_the_join_codes(
     assert "<h3>South</h3>" in page
     assert '<tr><th scope="row">Elm Court</th><td>ELM9</td><td>0</td></tr>' in page
     assert '<tr><th scope="row">Oak House</th><td>OAK3</td><td>1</td></tr>' in page
-    with transaction(dashboard.database) as session:
-        elm = session.exec(select(Service).where(Service.join_code == "ELM9")).one()
-        assert elm.constituency_id == south.id
-    assert [e["subject"] for e in dashboard.audit("constituency.added")] == [
+    [elm] = dashboard.rows(Service, Service.join_code == "ELM9")
+    assert elm.constituency_id == south.id
+    assert [e.subject for e in dashboard.audit("constituency.added")] == [
         f"constituency:{south.id}"]
-    assert [e["join_code"] for e in dashboard.audit("service.added")] == ["ELM9"]
+    assert [e.detail["join_code"] for e in dashboard.audit("service.added")] == ["ELM9"]
 
 
 @pytest.mark.parametrize(("action", "form", "says"), [
@@ -279,20 +236,19 @@ def test_an_admin_adds_a_constituency_and_a_service_and_sees_the_join_codes(
 def test_a_bad_constituency_or_service_is_not_added(
     dashboard: Dashboard, action: str, form: dict[str, str], says: str
 ) -> None:
-    dashboard.sign_in(StaffRole.ADMIN)
+    dashboard.sign_in_as(StaffRole.ADMIN)
 
-    response = dashboard.client.post(action, data={"csrf": dashboard.csrf(), **form})
+    response = dashboard.post(action, form)
 
     assert response.status_code == 422
     assert 'role="alert"' in response.text
     assert says in response.text.replace("&#39;", "'")
-    with transaction(dashboard.database) as session:
-        assert len(session.exec(select(Service)).all()) == 1
-        assert len(session.exec(select(Constituency)).all()) == 1
+    assert len(dashboard.rows(Service)) == 1
+    assert len(dashboard.rows(Constituency)) == 1
 
 
 def test_the_import_page_explains_the_columns(dashboard: Dashboard) -> None:
-    dashboard.sign_in(StaffRole.ADMIN)
+    dashboard.sign_in_as(StaffRole.ADMIN)
 
     page = dashboard.client.get("/people/import")
 
@@ -306,7 +262,7 @@ def test_the_import_page_explains_the_columns(dashboard: Dashboard) -> None:
 
 def test_an_import_is_checked_first_then_adds_exactly_the_good_rows(dashboard: Dashboard
                                                                     ) -> None:
-    dashboard.sign_in(StaffRole.ADMIN)
+    dashboard.sign_in_as(StaffRole.ADMIN)
 
     preview = dashboard.upload(GOOD_AND_BAD)
 
@@ -319,8 +275,7 @@ def test_an_import_is_checked_first_then_adds_exactly_the_good_rows(dashboard: D
     assert re.search(r'<th scope="row">4</th><td>Cat Lee</td>.*?Will add', html, re.S)
     assert set(dashboard.people()) == {"Dee Known"}, "nothing is stored before confirming"
 
-    confirmed = dashboard.client.post("/people/import/confirm", data={
-        "csrf": dashboard.csrf(), "rows": sealed_field(html)})
+    confirmed = dashboard.post("/people/import/confirm", {"rows": sealed_field(html)})
 
     assert confirmed.status_code == 200
     assert "2 people were added. 1 row was left out." in confirmed.text
@@ -330,13 +285,13 @@ def test_an_import_is_checked_first_then_adds_exactly_the_good_rows(dashboard: D
         "Cat Lee": ("tel:+447700900456", "mp", "OAK3"),
     }
     [audited] = dashboard.audit("people.imported")
-    assert audited["count"] == 2
-    assert audited["left_out"] == 1
-    assert audited["actor"].startswith("staff_user:")
+    assert audited.detail["count"] == 2
+    assert audited.detail["left_out"] == 1
+    assert audited.actor.startswith("staff_user:")
 
 
 def test_the_preview_names_every_kind_of_problem(dashboard: Dashboard) -> None:
-    dashboard.sign_in(StaffRole.ADMIN)
+    dashboard.sign_in_as(StaffRole.ADMIN)
     data = (b"name,phone,service,role\n"
             b"Ann,07700 900123,OAK3,\n"
             b"Ann twice,+447700900123,OAK3,\n"
@@ -356,25 +311,23 @@ def test_the_preview_names_every_kind_of_problem(dashboard: Dashboard) -> None:
 
 
 def test_confirming_checks_every_row_again(dashboard: Dashboard) -> None:
-    dashboard.sign_in(StaffRole.ADMIN)
+    dashboard.sign_in_as(StaffRole.ADMIN)
     sealed = sealed_field(dashboard.upload(GOOD_AND_BAD).text)
     with transaction(dashboard.database) as session:
         people.add_person(session=session, urns=["tel:+447700900456"], now=NOW, name="Cat")
 
-    first = dashboard.client.post("/people/import/confirm",
-                                  data={"csrf": dashboard.csrf(), "rows": sealed})
-    again = dashboard.client.post("/people/import/confirm",
-                                  data={"csrf": dashboard.csrf(), "rows": sealed})
+    first = dashboard.post("/people/import/confirm", {"rows": sealed})
+    again = dashboard.post("/people/import/confirm", {"rows": sealed})
 
     assert "1 person was added. 2 rows were left out." in first.text
     assert "Line 4 (Cat Lee): The number +44 7700 900456 is already in Voicebank." in first.text
     assert "0 people were added. 3 rows were left out." in again.text
     assert set(dashboard.people()) == {"Dee Known", "Cat", "Ann Jones"}
-    assert [entry["count"] for entry in dashboard.audit("people.imported")] == [1]
+    assert [entry.detail["count"] for entry in dashboard.audit("people.imported")] == [1]
 
 
 def test_a_changed_or_forged_list_is_refused(dashboard: Dashboard) -> None:
-    dashboard.sign_in(StaffRole.ADMIN)
+    dashboard.sign_in_as(StaffRole.ADMIN)
     csrf = dashboard.csrf()
     sealed = sealed_field(dashboard.upload(GOOD_AND_BAD).text)
     rows, left_out = open_sealed(sealed, key=csrf) or ([], 0)
@@ -394,13 +347,12 @@ def test_a_changed_or_forged_list_is_refused(dashboard: Dashboard) -> None:
 
 
 def test_a_list_checked_in_another_session_is_refused(dashboard: Dashboard) -> None:
-    dashboard.sign_in(StaffRole.ADMIN)
+    dashboard.sign_in_as(StaffRole.ADMIN)
     sealed = sealed_field(dashboard.upload(GOOD_AND_BAD).text)
-    dashboard.client.post("/sign-out", data={"csrf": dashboard.csrf()})
-    dashboard.client.post("/sign-in", data={"email": "lead@example.org", "password": PASSWORD})
+    dashboard.post("/sign-out")
+    dashboard.sign_in(StaffRole.ADMIN)
 
-    response = dashboard.client.post("/people/import/confirm",
-                                     data={"csrf": dashboard.csrf(), "rows": sealed})
+    response = dashboard.post("/people/import/confirm", {"rows": sealed})
 
     assert response.status_code == 400
     assert set(dashboard.people()) == {"Dee Known"}
@@ -420,7 +372,7 @@ def test_a_list_checked_in_another_session_is_refused(dashboard: Dashboard) -> N
 def test_a_file_that_cannot_be_read_gets_a_kind_error(
     dashboard: Dashboard, name: str, data: bytes, says: str
 ) -> None:
-    dashboard.sign_in(StaffRole.ADMIN)
+    dashboard.sign_in_as(StaffRole.ADMIN)
 
     response = dashboard.upload(data, name=name)
 
@@ -432,7 +384,7 @@ def test_a_file_that_cannot_be_read_gets_a_kind_error(
 
 
 def test_a_file_of_nothing_but_problems_offers_no_confirm_button(dashboard: Dashboard) -> None:
-    dashboard.sign_in(StaffRole.ADMIN)
+    dashboard.sign_in_as(StaffRole.ADMIN)
 
     html = dashboard.upload(b"name,phone,service\nDee,07700 900999,OAK3\n").text
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import html
-import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -14,7 +12,6 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
-from starlette.testclient import TestClient
 
 from bot.clock import ManualClock
 from bot.elections import service as elections
@@ -22,7 +19,6 @@ from storage import outbox
 from storage.database import transaction
 from storage.tables import (
     Address,
-    AuditEntry,
     Ballot,
     Conversation,
     InboxMessage,
@@ -31,68 +27,30 @@ from storage.tables import (
     Person,
     StaffRole,
 )
-from tests.voicebank.app_harness import add_person, add_service, database_url_of
-from voicebank import accounts
-from voicebank.settings import ENV_PREFIX, load_settings
-from voicebank.web.app import create_app
+from tests.voicebank.app_harness import add_person, add_service
+from tests.voicebank.dashboard_harness import Dashboard
 
-PASSWORD = "a long password for tests"  # noqa: S105  (the tests' own)
 NEW_NUMBER = "tel:+447700900123"
 ANN = "tel:+447700900456"
 
 
-
-@dataclass
-class Phone:
-    client: TestClient
-    database: Engine
-    clock: ManualClock
-    csrf: str = ""
-
-    def sign_in(self, role: str = StaffRole.STAFF) -> int:
-        email = f"{role}@example.org"
-        with transaction(self.database) as session:
-            user = accounts.add_user(session=session, email=email, name="Sam", role=role,
-                                     password=PASSWORD, now=self.clock.now(), actor="test")
-            assert user.id is not None
-            user_id = user.id
-        response = self.client.post("/sign-in", data={"email": email, "password": PASSWORD},
-                                    follow_redirects=False)
-        assert response.status_code == 303
-        found = re.search(r'name="csrf" value="([^"]+)"', self.client.get("/").text)
-        assert found is not None
-        self.csrf = found.group(1)
-        return user_id
+class Phone(Dashboard):
+    """The dashboard's simulator, used as a person's phone."""
 
     def send(self, address: str, text: str, **extra: Any) -> Any:
-        return self.client.post("/simulator/send",
-                                data={"csrf": self.csrf, "as": address, "text": text} | extra,
-                                follow_redirects=False)
+        return self.post("/simulator/send", {"as": address, "text": text, **extra})
 
     def chat(self, address: str) -> str:
         response = self.client.get(f"/simulator/chat?as={quote(address)}")
         assert response.status_code == 200
         return html.unescape(response.text)
 
-    def rows(self, model: type[Any]) -> list[Any]:
-        with transaction(self.database) as session:
-            found = list(session.exec(select(model)))
-            for row in found:
-                session.expunge(row)
-            return found
-
 
 @pytest.fixture
 def phone(database: Engine, clock: ManualClock, tmp_path: Path,
           monkeypatch: pytest.MonkeyPatch) -> Iterator[Phone]:
-    for name in [n for n in os.environ if n.upper().startswith(ENV_PREFIX)]:
-        monkeypatch.delenv(name)  # nor the developer's own settings
-    monkeypatch.chdir(tmp_path)
-    settings = load_settings(database_url=database_url_of(database),
-                             public_url="http://127.0.0.1:8000", quiet_hours="")
-    app = create_app(settings, clock=clock)
-    with TestClient(app) as client:
-        yield Phone(client=client, database=database, clock=clock)
+    with Phone.opened(database, clock, monkeypatch, tmp_path) as phone:
+        yield phone
 
 
 def buttons(page: str) -> dict[str, str]:
@@ -104,17 +62,16 @@ def buttons(page: str) -> dict[str, str]:
 def test_someone_not_signed_in_is_sent_to_sign_in(phone: Phone) -> None:
     for path in ("/simulator", f"/simulator/chat?as={quote(NEW_NUMBER)}",
                  f"/simulator/messages?as={quote(NEW_NUMBER)}"):
-        response = phone.client.get(path, follow_redirects=False)
+        response = phone.client.get(path)
         assert response.status_code == 303, path
         assert response.headers["location"].startswith("/sign-in?next=/simulator")
-    sent = phone.client.post("/simulator/send", data={"as": NEW_NUMBER, "text": "hi"},
-                             follow_redirects=False)
+    sent = phone.client.post("/simulator/send", data={"as": NEW_NUMBER, "text": "hi"})
     assert sent.status_code == 303
     assert phone.rows(InboxMessage) == []
 
 
 def test_an_mp_account_cannot_use_the_simulator(phone: Phone) -> None:
-    phone.sign_in(StaffRole.MP)
+    phone.sign_in_as(StaffRole.MP)
 
     assert phone.client.get("/simulator").status_code == 403
     assert phone.client.get(f"/simulator/chat?as={quote(NEW_NUMBER)}").status_code == 403
@@ -124,9 +81,9 @@ def test_an_mp_account_cannot_use_the_simulator(phone: Phone) -> None:
 
 def test_a_new_number_joins_and_is_shown_the_menu(phone: Phone) -> None:
     add_service(phone.database)
-    user_id = phone.sign_in()
+    user_id = phone.sign_in_as(StaffRole.STAFF)
 
-    typed = phone.client.get("/simulator/chat?number=07700+900123", follow_redirects=False)
+    typed = phone.client.get("/simulator/chat?number=07700+900123")
     sent = phone.send(NEW_NUMBER, "JOIN WILLOW1")
     page = phone.chat(NEW_NUMBER)
 
@@ -150,14 +107,14 @@ def test_a_new_number_joins_and_is_shown_the_menu(phone: Phone) -> None:
         assert reply.status == OutboxStatus.SENT
         assert reply.provider_id == f"simulator-{reply.id}"
         assert reply.sent_at == phone.clock.now()
-    [note] = [e for e in phone.rows(AuditEntry) if e.action == "simulator.message"]
+    [note] = phone.audit("simulator.message")
     assert note.actor == f"staff_user:{user_id}"
     assert note.subject == NEW_NUMBER
 
 
 def test_pressing_a_button_moves_the_conversation_on(phone: Phone) -> None:
     add_service(phone.database)
-    phone.sign_in()
+    phone.sign_in_as(StaffRole.STAFF)
     phone.send(NEW_NUMBER, "JOIN WILLOW1")
     number = buttons(phone.chat(NEW_NUMBER))["1 💡 Tell us an idea"]
 
@@ -179,7 +136,7 @@ def test_a_person_chats_as_their_own_address_and_the_bot_knows_them(phone: Phone
         waiting = outbox.queue_message(session=session, address=ANN, channel="sms",
                                        text="A reminder by text", now=phone.clock.now())
         waiting_id = waiting.id
-    phone.sign_in(StaffRole.ADMIN)
+    phone.sign_in_as(StaffRole.ADMIN)
 
     picker = html.unescape(phone.client.get("/simulator").text)
     before = phone.chat(ANN)
@@ -200,7 +157,7 @@ def test_a_person_chats_as_their_own_address_and_the_bot_knows_them(phone: Phone
 
 @pytest.mark.parametrize("typed", ["hello", "12", "0770090012345678"])
 def test_a_number_that_is_not_a_phone_number_is_refused_kindly(phone: Phone, typed: str) -> None:
-    phone.sign_in()
+    phone.sign_in_as(StaffRole.STAFF)
 
     page = phone.client.get(f"/simulator/chat?number={quote(typed)}")
 
@@ -210,7 +167,7 @@ def test_a_number_that_is_not_a_phone_number_is_refused_kindly(phone: Phone, typ
 
 
 def test_an_address_that_cannot_be_chatted_as_is_refused(phone: Phone) -> None:
-    phone.sign_in()
+    phone.sign_in_as(StaffRole.STAFF)
 
     page = phone.send("tel:not-a-number", "hello")
     empty = phone.send(NEW_NUMBER, "   ")
@@ -225,7 +182,7 @@ def test_an_address_that_cannot_be_chatted_as_is_refused(phone: Phone) -> None:
 def test_a_very_long_message_is_taken(phone: Phone) -> None:
     service_id = add_service(phone.database)
     add_person(phone.database, phone.clock, ANN, service_id=service_id)
-    phone.sign_in()
+    phone.sign_in_as(StaffRole.STAFF)
     phone.send(ANN, "IDEA")
     idea = "More trips to the seaside please. " * 300
     idea = idea[:10_000]
@@ -246,7 +203,7 @@ def test_a_very_long_message_is_taken(phone: Phone) -> None:
 @pytest.mark.parametrize("token", ["", "not-the-token"])
 def test_a_message_without_the_form_token_is_refused(phone: Phone, token: str) -> None:
     add_service(phone.database)
-    phone.sign_in()
+    phone.sign_in_as(StaffRole.STAFF)
 
     response = phone.send(NEW_NUMBER, "JOIN WILLOW1", csrf=token)
 
@@ -257,7 +214,7 @@ def test_a_message_without_the_form_token_is_refused(phone: Phone, token: str) -
 
 def test_the_conversation_alone_for_the_page_to_refresh(phone: Phone) -> None:
     add_service(phone.database)
-    phone.sign_in()
+    phone.sign_in_as(StaffRole.STAFF)
     phone.send(NEW_NUMBER, "JOIN WILLOW1")
 
     response = phone.client.get(f"/simulator/messages?as={quote(NEW_NUMBER)}")
@@ -275,7 +232,7 @@ def test_the_conversation_alone_for_the_page_to_refresh(phone: Phone) -> None:
 
 def test_replies_come_after_the_message_they_answer(phone: Phone) -> None:
     add_service(phone.database)
-    phone.sign_in()
+    phone.sign_in_as(StaffRole.STAFF)
     for text in ("hello", "JOIN WILLOW1", "2"):
         phone.send(NEW_NUMBER, text)
 
@@ -309,7 +266,7 @@ def test_a_ballot_shows_with_its_buttons_but_no_vote_is_cast_from_the_simulator(
         assert poll.id is not None
         elections.open_voting(session=session, election_id=poll.id, now=phone.clock.now(),
                               actor="test")
-    phone.sign_in()
+    phone.sign_in_as(StaffRole.STAFF)
 
     phone.send(ANN, "VOTE")
     ballot = phone.chat(ANN)

@@ -5,20 +5,16 @@ from __future__ import annotations
 import csv
 import html
 import io
-import os
 import re
 import struct
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import col, func, select
-from starlette.testclient import TestClient
+from sqlmodel import col, select
 
 from bot.clock import ManualClock
 from bot.surveys.loading import load_survey_yaml
@@ -26,24 +22,18 @@ from bot.surveys.store import load_survey, save_survey
 from storage import people, survey_progress
 from storage.database import transaction
 from storage.tables import (
-    AuditEntry,
     OutboxMessage,
     ParticipantStatus,
     Person,
     Role,
     StaffRole,
-    StaffUser,
     Survey,
     SurveyParticipant,
     SurveyStatus,
 )
-from tests.voicebank.app_harness import database_url_of
-from voicebank import accounts
-from voicebank.settings import ENV_PREFIX, load_settings
-from voicebank.web.app import create_app
-from voicebank.web.survey_pages import option_lines
+from tests.voicebank.dashboard_harness import Dashboard as BaseDashboard
+from voicebank.web.survey_form import option_lines
 
-PASSWORD = "a long password for tests"  # noqa: S105  (the tests' own)
 SUMMER = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)  # 10:00 in London
 RIVERSIDE_PHONES = ("tel:+447700900101", "tel:+447700900102", "tel:+447700900103")
 HILLSIDE_PHONE = "tel:+447700900201"
@@ -60,61 +50,23 @@ def small_png() -> bytes:
             + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
 
 
-
-@dataclass
-class Dashboard:
-    client: TestClient
-    database: Engine
-    clock: ManualClock
-    media: Path
-    mp_person: int
-
-    def sign_in(self, role: str) -> None:
-        """Sign in this browser as an account with ``role`` (made the first time)."""
-        email = f"{role}@example.org"
-        with transaction(self.database) as session:
-            if session.exec(select(StaffUser).where(StaffUser.email == email)).first() is None:
-                accounts.add_user(session=session, email=email, name=role.title(), role=role,
-                                  password=PASSWORD, now=self.clock.now(), actor="test",
-                                  person_id=self.mp_person if role == StaffRole.MP else None)
-        response = self.client.post("/sign-in", data={"email": email, "password": PASSWORD})
-        assert response.status_code == 303
-
-    def csrf(self) -> str:
-        found = re.search(r'name="csrf" value="([^"]+)"', self.client.get("/surveys").text)
-        assert found is not None
-        return found.group(1)
-
-    def survey(self, survey_id: int) -> Survey:
-        with transaction(self.database) as session:
-            row = session.get_one(Survey, survey_id)
-            session.expunge(row)
-            return row
-
-    def count(self, table: Any) -> int:
-        with transaction(self.database) as session:
-            return int(session.exec(select(func.count()).select_from(table)).one())
-
-    def audit(self, action: str) -> list[AuditEntry]:
-        with transaction(self.database) as session:
-            entries = list(session.exec(select(AuditEntry).where(AuditEntry.action == action)))
-            for entry in entries:
-                session.expunge(entry)
-            return entries
+class Dashboard(BaseDashboard):
+    @property
+    def media(self) -> Path:
+        """Where the app keeps uploaded pictures."""
+        return Path(self.settings.media_dir)
 
     def add_survey(self, text: str) -> int:
         with transaction(self.database) as session:
-            survey = load_survey_yaml(text, source="test", zone=load_settings().zone)
+            survey = load_survey_yaml(text, source="test", zone=self.settings.zone)
             return save_survey(session=session, survey=survey, now=self.clock.now())
 
 
 @pytest.fixture
 def dashboard(database: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
               ) -> Iterator[Dashboard]:
-    for name in [n for n in os.environ if n.upper().startswith(ENV_PREFIX)]:
-        monkeypatch.delenv(name)  # nor the developer's own settings
-    monkeypatch.chdir(tmp_path)
-    clock = ManualClock(SUMMER)
+    """Riverside House (three people and Mo, Riverside's MP) and Hillside House (one)."""
+    ids: dict[str, int] = {}
     with transaction(database) as session:
         for name, code, phones in (("Riverside", "WILLOW1", RIVERSIDE_PHONES),
                                    ("Hillside", "OAK1", (HILLSIDE_PHONE,))):
@@ -130,14 +82,10 @@ def dashboard(database: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                        name="Mo", service_id=service.id,
                                        roles=(Role.SERVICE_USER, Role.MP))
                 assert mp.id is not None
-                mp_person = mp.id
-    media = tmp_path / "media"
-    settings = load_settings(database_url=database_url_of(database), media_dir=str(media),
-                             public_url="http://127.0.0.1:8000", quiet_hours="")
-    app = create_app(settings, clock=clock)
-    with TestClient(app, follow_redirects=False) as client:
-        yield Dashboard(client=client, database=database, clock=clock, media=media,
-                        mp_person=mp_person)
+                ids["Mo"] = mp.id
+    with Dashboard.opened(database, ManualClock(SUMMER), monkeypatch, tmp_path, ids=ids,
+                          media_dir=str(tmp_path / "media")) as dashboard:
+        yield dashboard
 
 
 SURVEY = """\
@@ -176,13 +124,12 @@ def test_someone_not_signed_in_is_sent_to_sign_in(dashboard: Dashboard) -> None:
         assert response.headers["location"].startswith("/sign-in?next=/surveys")
     for path in ("/surveys/new", f"/surveys/{survey_id}/open", f"/surveys/{survey_id}/close"):
         assert dashboard.client.post(path, data={"csrf": "x"}).status_code == 303
-    assert dashboard.survey(survey_id).status == SurveyStatus.DRAFT
+    assert dashboard.row(Survey, survey_id).status == SurveyStatus.DRAFT
 
 
 def test_staff_see_results_but_cannot_build_or_run_surveys(dashboard: Dashboard) -> None:
     survey_id = dashboard.add_survey(SURVEY % "Riverside")
-    dashboard.sign_in(StaffRole.STAFF)
-    csrf = dashboard.csrf()
+    dashboard.sign_in_as(StaffRole.STAFF)
 
     listed = dashboard.client.get("/surveys")
     assert listed.status_code == 200
@@ -190,19 +137,19 @@ def test_staff_see_results_but_cannot_build_or_run_surveys(dashboard: Dashboard)
     assert "/surveys/new" not in listed.text
     assert dashboard.client.get(f"/surveys/{survey_id}/results").status_code == 200
     assert dashboard.client.get("/surveys/new").status_code == 403
-    assert dashboard.client.post("/surveys/new", data={**form(), "csrf": csrf}).status_code == 403
+    assert dashboard.post("/surveys/new", form()).status_code == 403
     for action in ("open", "close", "schedule"):
-        refused = dashboard.client.post(f"/surveys/{survey_id}/{action}", data={"csrf": csrf})
+        refused = dashboard.post(f"/surveys/{survey_id}/{action}")
         assert refused.status_code == 403, action
-    assert dashboard.survey(survey_id).status == SurveyStatus.DRAFT
-    assert dashboard.count(Survey) == 1
-    assert dashboard.count(OutboxMessage) == 0
+    assert dashboard.row(Survey, survey_id).status == SurveyStatus.DRAFT
+    assert len(dashboard.rows(Survey)) == 1
+    assert len(dashboard.rows(OutboxMessage)) == 0
 
 
 def test_an_mp_sees_only_their_constituencys_surveys(dashboard: Dashboard) -> None:
     theirs = dashboard.add_survey(SURVEY % "Riverside")
     other = dashboard.add_survey(SURVEY.replace("garden", "kitchen") % "Hillside")
-    dashboard.sign_in(StaffRole.MP)
+    dashboard.sign_in_as(StaffRole.MP, person_id=dashboard.ids["Mo"])
 
     listed = dashboard.client.get("/surveys")
     assert listed.status_code == 200
@@ -213,14 +160,13 @@ def test_an_mp_sees_only_their_constituencys_surveys(dashboard: Dashboard) -> No
     assert dashboard.client.get(f"/surveys/{other}/results").status_code == 404
     assert dashboard.client.get(f"/surveys/{other}/results.csv").status_code == 404
     assert dashboard.client.get("/surveys/new").status_code == 403
-    assert dashboard.client.post(f"/surveys/{theirs}/open",
-                                 data={"csrf": dashboard.csrf()}).status_code == 403
+    assert dashboard.post(f"/surveys/{theirs}/open").status_code == 403
 
 
 @pytest.mark.parametrize("csrf", [None, "forged"])
 def test_every_change_needs_the_forms_csrf_token(dashboard: Dashboard, csrf: str | None) -> None:
     survey_id = dashboard.add_survey(SURVEY % "Riverside")
-    dashboard.sign_in(StaffRole.ADMIN)
+    dashboard.sign_in_as(StaffRole.ADMIN)
     token = {} if csrf is None else {"csrf": csrf}
     posts = [
         ("/surveys/new", form()),
@@ -235,23 +181,23 @@ def test_every_change_needs_the_forms_csrf_token(dashboard: Dashboard, csrf: str
                                          files={"q1_picture1": ("a.png", small_png())})
         assert response.status_code == 403, path
 
-    row = dashboard.survey(survey_id)
+    row = dashboard.row(Survey, survey_id)
     assert (row.status, row.opens_at) == (SurveyStatus.DRAFT, None)
-    assert dashboard.count(Survey) == 1
-    assert dashboard.count(OutboxMessage) == 0
+    assert len(dashboard.rows(Survey)) == 1
+    assert len(dashboard.rows(OutboxMessage)) == 0
     assert not dashboard.media.exists() or not list(dashboard.media.iterdir())
 
 
 def test_an_admin_builds_a_survey_with_a_picture(dashboard: Dashboard) -> None:
-    dashboard.sign_in(StaffRole.ADMIN)
+    dashboard.sign_in_as(StaffRole.ADMIN)
     page = dashboard.client.get("/surveys/new")
     assert page.status_code == 200
     assert 'value="constituency:Riverside"' in page.text
     assert 'value="service:OAK1"' in page.text
     picture = small_png()
 
-    response = dashboard.client.post(
-        "/surveys/new", data={**form(), "csrf": dashboard.csrf()},
+    response = dashboard.post(
+        "/surveys/new", form(),
         files={"q1_picture2": ("sad face.png", picture, "image/png")})
 
     assert response.status_code == 303
@@ -277,27 +223,27 @@ def test_an_admin_builds_a_survey_with_a_picture(dashboard: Dashboard) -> None:
 
 
 def test_a_file_pretending_to_be_a_picture_is_refused(dashboard: Dashboard) -> None:
-    dashboard.sign_in(StaffRole.ADMIN)
+    dashboard.sign_in_as(StaffRole.ADMIN)
 
-    response = dashboard.client.post(
-        "/surveys/new", data={**form(), "csrf": dashboard.csrf()},
+    response = dashboard.post(
+        "/surveys/new", form(),
         files={"q1_picture1": ("good.png", b"just some words, not a picture", "image/png")})
 
     assert response.status_code == 422
     assert "The picture for option 1 is not a PNG, JPEG or GIF picture." in response.text
     assert 'role="alert"' in response.text
     assert "How is the garden?" in response.text, "what was typed is kept"
-    assert dashboard.count(Survey) == 0
+    assert len(dashboard.rows(Survey)) == 0
     assert not dashboard.media.exists() or not list(dashboard.media.iterdir())
 
 
 def test_mistakes_are_shown_beside_the_question_with_the_survey_file_rules(
     dashboard: Dashboard
 ) -> None:
-    dashboard.sign_in(StaffRole.ADMIN)
+    dashboard.sign_in_as(StaffRole.ADMIN)
 
-    response = dashboard.client.post("/surveys/new", data={
-        **form(q1_options="1 😀 Good", reminders="soon", title=""), "csrf": dashboard.csrf()})
+    response = dashboard.post(
+        "/surveys/new", form(q1_options="1 😀 Good", reminders="soon", title=""))
 
     assert response.status_code == 422
     text = html.unescape(response.text)
@@ -306,23 +252,22 @@ def test_mistakes_are_shown_beside_the_question_with_the_survey_file_rules(
     assert "Title: must not be empty." in text
     assert "Reminder 1: write it like 2 days, 3 hours or 90 minutes." in text
     assert "What would make it better?" in text
-    assert dashboard.count(Survey) == 0
+    assert len(dashboard.rows(Survey)) == 0
 
 
 def test_asking_for_another_question_keeps_what_was_typed(dashboard: Dashboard) -> None:
-    dashboard.sign_in(StaffRole.ADMIN)
+    dashboard.sign_in_as(StaffRole.ADMIN)
 
-    response = dashboard.client.post("/surveys/new", data={
-        **form(action="more"), "csrf": dashboard.csrf()})
+    response = dashboard.post("/surveys/new", form(action="more"))
 
     assert response.status_code == 200
     assert "<legend>Question 3</legend>" in response.text
     assert "1 😀 Good" in response.text
-    assert dashboard.count(Survey) == 0
+    assert len(dashboard.rows(Survey)) == 0
 
 
 def test_a_template_fills_the_form_or_is_saved_as_a_draft(dashboard: Dashboard) -> None:
-    dashboard.sign_in(StaffRole.ADMIN)
+    dashboard.sign_in_as(StaffRole.ADMIN)
 
     filled = dashboard.client.get("/surveys/new?template=smiley")
     assert filled.status_code == 200
@@ -330,11 +275,10 @@ def test_a_template_fills_the_form_or_is_saved_as_a_draft(dashboard: Dashboard) 
     assert '<option value="smiley" selected>' in filled.text
     assert 'value="2 days, 2 hours"' in filled.text
 
-    saved = dashboard.client.post("/surveys/new", data={
-        "action": "template", "template": "standards", "csrf": dashboard.csrf()})
+    saved = dashboard.post("/surveys/new", {"action": "template", "template": "standards"})
     assert saved.status_code == 303
     survey_id = int(saved.headers["location"].split("created=")[1])
-    row = dashboard.survey(survey_id)
+    row = dashboard.row(Survey, survey_id)
     assert (row.title, row.status) == ("Being heard. How are we doing?", SurveyStatus.DRAFT)
     assert dashboard.audit("survey.created")[0].detail["template"] == "standards"
     assert dashboard.client.get("/surveys/new?template=nope").status_code == 422
@@ -342,29 +286,26 @@ def test_a_template_fills_the_form_or_is_saved_as_a_draft(dashboard: Dashboard) 
 
 def test_scheduling_a_survey_sets_its_local_times(dashboard: Dashboard) -> None:
     survey_id = dashboard.add_survey(SURVEY % "Riverside")
-    dashboard.sign_in(StaffRole.ADMIN)
-    csrf = dashboard.csrf()
+    dashboard.sign_in_as(StaffRole.ADMIN)
 
-    backwards = dashboard.client.post(f"/surveys/{survey_id}/schedule", data={
-        "csrf": csrf, "opens": "2026-07-09T09:00", "closes": "2026-07-02T17:00"})
-    nonsense = dashboard.client.post(f"/surveys/{survey_id}/schedule", data={
-        "csrf": csrf, "opens": "next week"})
+    backwards = dashboard.post(f"/surveys/{survey_id}/schedule", {
+        "opens": "2026-07-09T09:00", "closes": "2026-07-02T17:00"})
+    nonsense = dashboard.post(f"/surveys/{survey_id}/schedule", {"opens": "next week"})
     assert (backwards.status_code, nonsense.status_code) == (422, 422)
     assert "must close after it opens" in backwards.text
     assert "write the date and time like 2026-12-01 09:00" in nonsense.text
-    assert dashboard.survey(survey_id).status == SurveyStatus.DRAFT
+    assert dashboard.row(Survey, survey_id).status == SurveyStatus.DRAFT
 
-    response = dashboard.client.post(f"/surveys/{survey_id}/schedule", data={
-        "csrf": csrf, "opens": "2026-07-02T09:00", "closes": "2026-07-09T17:00"})
+    response = dashboard.post(f"/surveys/{survey_id}/schedule", {
+        "opens": "2026-07-02T09:00", "closes": "2026-07-09T17:00"})
 
     assert response.status_code == 303
-    row = dashboard.survey(survey_id)
+    row = dashboard.row(Survey, survey_id)
     assert row.status == SurveyStatus.SCHEDULED
     assert row.opens_at == datetime(2026, 7, 2, 8, 0, tzinfo=UTC)  # British Summer Time
     assert row.closes_at == datetime(2026, 7, 9, 16, 0, tzinfo=UTC)
     assert len(dashboard.audit("survey.scheduled")) == 1
-    assert dashboard.client.post("/surveys/999/schedule",
-                                 data={"csrf": csrf}).status_code == 404
+    assert dashboard.post("/surveys/999/schedule").status_code == 404
 
 
 def _answer(dashboard: Dashboard, survey_id: int, picks: list[tuple[str, int, str]]) -> None:
@@ -396,14 +337,14 @@ def test_opening_invites_the_audience_and_answers_show_in_the_results(
     dashboard: Dashboard
 ) -> None:
     survey_id = dashboard.add_survey(SURVEY % "Riverside")
-    dashboard.sign_in(StaffRole.ADMIN)
+    dashboard.sign_in_as(StaffRole.ADMIN)
 
-    opened = dashboard.client.post(f"/surveys/{survey_id}/open", data={"csrf": dashboard.csrf()})
+    opened = dashboard.post(f"/surveys/{survey_id}/open")
 
     assert opened.status_code == 303
     assert "invited=4" in opened.headers["location"]
     assert "4 people were invited" in dashboard.client.get(opened.headers["location"]).text
-    assert dashboard.survey(survey_id).status == SurveyStatus.OPEN
+    assert dashboard.row(Survey, survey_id).status == SurveyStatus.OPEN
     with transaction(dashboard.database) as session:
         invited = set(session.exec(select(OutboxMessage.address).where(
             col(OutboxMessage.text).contains("How is the garden?"))))
@@ -449,17 +390,16 @@ def test_opening_invites_the_audience_and_answers_show_in_the_results(
 
 def test_closing_a_survey_stops_it(dashboard: Dashboard) -> None:
     survey_id = dashboard.add_survey(SURVEY % "Riverside")
-    dashboard.sign_in(StaffRole.ADMIN)
-    csrf = dashboard.csrf()
+    dashboard.sign_in_as(StaffRole.ADMIN)
 
-    closed = dashboard.client.post(f"/surveys/{survey_id}/close", data={"csrf": csrf})
-    reopened = dashboard.client.post(f"/surveys/{survey_id}/open", data={"csrf": csrf})
+    closed = dashboard.post(f"/surveys/{survey_id}/close")
+    reopened = dashboard.post(f"/surveys/{survey_id}/open")
 
     assert closed.status_code == 303
-    assert dashboard.survey(survey_id).status == SurveyStatus.CLOSED
+    assert dashboard.row(Survey, survey_id).status == SurveyStatus.CLOSED
     assert reopened.status_code == 422
     assert "cannot open again" in reopened.text
-    assert dashboard.count(OutboxMessage) == 0
+    assert len(dashboard.rows(OutboxMessage)) == 0
     assert len(dashboard.audit("survey.closed")) == 1
 
 

@@ -64,25 +64,28 @@ _WHY = {403: "This account may not do this to that", 404: "There is no such thin
         409: "The rules refuse it now: the detail says why"}
 
 
-def _refusals(*codes: int) -> dict[int | str, dict[str, Any]]:
+def refusals(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The refusals a route documents in OpenAPI, each a :class:`Problem`."""
     return {code: {"model": Problem, "description": _WHY[code]} for code in codes}
 
 
-def _actor(user: StaffUser) -> str:
+def audit_actor(user: StaffUser) -> str:
+    """Who the audit log says made a change: the token's account."""
     return f"staff_user:{user.id}"
 
 
-def _refuse(detail: str, status_code: int = 409) -> HTTPException:
+def refusal(detail: str, status_code: int = 409) -> HTTPException:
+    """The answer to a request the rules refuse (409) or about something unknown (404)."""
     return HTTPException(status_code=status_code, detail=detail)
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     """Text as typed on one line: storable, with runs of spaces made one."""
     return " ".join(storable_text(text).split())
 
 
-async def _run(request: Request, work: Callable[[Session, datetime], _T], *,
-               wake: bool = False) -> _T:
+async def run_change(request: Request, work: Callable[[Session, datetime], _T], *,
+                     wake: bool = False) -> _T:
     """``work`` in one transaction in a worker thread; a refusal by the rules keeps nothing
     and becomes a 409. ``wake``: it queues messages, so the dispatcher sends them now."""
     voicebank: Voicebank = request.app.state.voicebank
@@ -92,9 +95,9 @@ async def _run(request: Request, work: Callable[[Session, datetime], _T], *,
             with transaction(voicebank.database) as session:
                 return work(session, voicebank.clock.now())
         except (ActionError, ElectionError) as error:
-            raise _refuse(sentence(str(error))) from None
+            raise refusal(sentence(str(error))) from None
         except IntegrityError:
-            raise _refuse("Someone changed the same thing at the same moment, so nothing "
+            raise refusal("Someone changed the same thing at the same moment, so nothing "
                           "was changed. Look again, then try again.") from None
 
     done = await asyncio.to_thread(unit)
@@ -140,7 +143,7 @@ class ServiceOut(BaseModel):
 
 
 @changes_router.post("/people", response_model=PersonOut, status_code=201,
-                     responses=_refusals(409))
+                     responses=refusals(409))
 async def add_person(request: Request, body: PersonIn, user: Admin) -> PersonOut:
     """Add someone the bot talks to, by the same rules as the dashboard and an import."""
     address = storable_text(body.address).strip()
@@ -150,9 +153,9 @@ async def add_person(request: Request, body: PersonIn, user: Admin) -> PersonOut
                       service=storable_text(body.service_code or ""), role=body.role.value)
 
     def work(session: Session, now: datetime) -> PersonOut:
-        person = add_one_person(session=session, form=form, actor=_actor(user), now=now)
+        person = add_one_person(session=session, form=form, actor=audit_actor(user), now=now)
         if person is None or person.id is None:
-            raise _refuse(" ".join(form.problems))
+            raise refusal(" ".join(form.problems))
         return PersonOut(
             id=person.id, name=person.name,
             roles=sorted(people.roles_of(session=session, person_id=person.id)),
@@ -160,53 +163,53 @@ async def add_person(request: Request, body: PersonIn, user: Admin) -> PersonOut
             addresses=[a.urn for a in people.addresses_of(session=session, person_id=person.id)],
             opted_out=False)
 
-    return await _run(request, work)
+    return await run_change(request, work)
 
 
 @changes_router.post("/constituencies", response_model=ConstituencyOut, status_code=201,
-                     responses=_refusals(409))
+                     responses=refusals(409))
 async def add_constituency(request: Request, body: ConstituencyIn, user: Admin
                            ) -> ConstituencyOut:
     """A constituency; its services come next."""
-    name = _one_line(body.name)
+    name = one_line(body.name)
 
     def work(session: Session, now: datetime) -> ConstituencyOut:
         if not name:
-            raise _refuse("Write the constituency's name.")
+            raise refusal("Write the constituency's name.")
         if session.exec(select(Constituency).where(
                 func.lower(Constituency.name) == name.lower())).first() is not None:
-            raise _refuse(f"There is already a constituency called {name}.")
+            raise refusal(f"There is already a constituency called {name}.")
         added = people.add_constituency(session=session, name=name)
-        record_audit(session=session, actor=_actor(user), action="constituency.added",
+        record_audit(session=session, actor=audit_actor(user), action="constituency.added",
                      subject=f"constituency:{added.id}", at=now)
         return ConstituencyOut(id=added.id or 0, name=added.name)
 
-    return await _run(request, work)
+    return await run_change(request, work)
 
 
 @changes_router.post("/services", response_model=ServiceOut, status_code=201,
-                     responses=_refusals(409))
+                     responses=refusals(409))
 async def add_service(request: Request, body: ServiceIn, user: Admin) -> ServiceOut:
     """A service in a constituency; people join it by sending JOIN and its join code."""
-    name, place, code = _one_line(body.name), _one_line(body.constituency), body.join_code.upper()
+    name, place, code = one_line(body.name), one_line(body.constituency), body.join_code.upper()
 
     def work(session: Session, now: datetime) -> ServiceOut:
         if not name:
-            raise _refuse("Write the service's name.")
+            raise refusal("Write the service's name.")
         constituency = session.exec(select(Constituency).where(
             Constituency.name == place)).first()
         if constituency is None or constituency.id is None:
-            raise _refuse(f"There is no constituency called {place}.")
+            raise refusal(f"There is no constituency called {place}.")
         if people.service_by_join_code(session=session, code=code) is not None:
-            raise _refuse(f"The join code {code} is already used. Choose another.")
+            raise refusal(f"The join code {code} is already used. Choose another.")
         added = people.add_service(session=session, name=name,
                                    constituency_id=constituency.id, join_code=code)
-        record_audit(session=session, actor=_actor(user), action="service.added",
+        record_audit(session=session, actor=audit_actor(user), action="service.added",
                      subject=f"service:{added.id}", at=now, detail={"join_code": code})
         return ServiceOut(id=added.id or 0, name=added.name,
                           constituency_id=added.constituency_id, join_code=added.join_code)
 
-    return await _run(request, work)
+    return await run_change(request, work)
 
 
 # Surveys -----------------------------------------------------------------------------------
@@ -222,43 +225,43 @@ class SurveyStateOut(BaseModel):
 def _survey(session: Session, survey_id: int) -> Survey:
     row = session.get(Survey, survey_id)
     if row is None:
-        raise _refuse(f"There is no survey {survey_id}.", 404)
+        raise refusal(f"There is no survey {survey_id}.", 404)
     return row
 
 
 @changes_router.post("/surveys/{survey_id}/open", response_model=SurveyStateOut,
-                     responses=_refusals(404, 409))
+                     responses=refusals(404, 409))
 async def open_survey_now(request: Request, survey_id: PathId, user: Admin) -> SurveyStateOut:
     """Open a survey now and invite its audience (anyone not yet invited)."""
 
     def work(session: Session, now: datetime) -> SurveyStateOut:
         row = _survey(session, survey_id)
         if row.status == SurveyStatus.CLOSED:
-            raise _refuse(f"Survey {survey_id} has closed, so it cannot open again. Build it "
+            raise refusal(f"Survey {survey_id} has closed, so it cannot open again. Build it "
                           "again to rerun it.")
         if row.closes_at is not None and row.closes_at <= now:
-            raise _refuse("Its closing time has passed. Set a later closing time first.")
+            raise refusal("Its closing time has passed. Set a later closing time first.")
         invited = open_survey(session=session, survey_id=survey_id, now=now,
-                              actor=_actor(user))
+                              actor=audit_actor(user))
         return SurveyStateOut(id=survey_id, status=row.status, invited=invited)
 
-    return await _run(request, work, wake=True)
+    return await run_change(request, work, wake=True)
 
 
 @changes_router.post("/surveys/{survey_id}/close", response_model=SurveyStateOut,
-                     responses=_refusals(404, 409))
+                     responses=refusals(404, 409))
 async def close_survey_now(request: Request, survey_id: PathId, user: Admin) -> SurveyStateOut:
     """Close a survey now: no more answers are stored and no more reminders go."""
 
     def work(session: Session, now: datetime) -> SurveyStateOut:
         row = _survey(session, survey_id)
         if row.status == SurveyStatus.CLOSED:
-            raise _refuse(f"Survey {survey_id} is already closed.")
-        close_survey(session=session, survey_id=survey_id, now=now, actor=_actor(user))
+            raise refusal(f"Survey {survey_id} is already closed.")
+        close_survey(session=session, survey_id=survey_id, now=now, actor=audit_actor(user))
         invited, _, _ = participation(session=session, survey_id=survey_id)
         return SurveyStateOut(id=survey_id, status=row.status, invited=invited)
 
-    return await _run(request, work)
+    return await run_change(request, work)
 
 
 # Elections ---------------------------------------------------------------------------------
@@ -295,32 +298,32 @@ class CandidateOut(BaseModel):
 def _election(session: Session, election_id: int) -> Election:
     election = session.get(Election, election_id)
     if election is None:
-        raise _refuse(f"There is no election {election_id}.", 404)
+        raise refusal(f"There is no election {election_id}.", 404)
     return election
 
 
 @changes_router.post("/elections", response_model=ElectionOut, status_code=201,
-                     responses=_refusals(409))
+                     responses=refusals(409))
 async def add_election(request: Request, body: ElectionIn, user: Admin) -> ElectionOut:
     """An election of service user MPs for a constituency, as a draft."""
-    title = _one_line(body.title or "") or None
+    title = one_line(body.title or "") or None
 
     def work(session: Session, now: datetime) -> ElectionOut:
         election = elections.create_election(
-            session=session, constituency=_one_line(body.constituency), seats=body.seats,
+            session=session, constituency=one_line(body.constituency), seats=body.seats,
             term_months=body.term_months, now=now, title=title)
-        record_audit(session=session, actor=_actor(user), action=f"{election.kind}.created",
+        record_audit(session=session, actor=audit_actor(user), action=f"{election.kind}.created",
                      subject=f"election:{election.id}", at=now, detail={"title": election.title})
         return ElectionOut(id=election.id or 0, kind=election.kind, title=election.title,
                            status=election.status, seats=election.seats,
                            voting_opens_at=election.voting_opens_at,
                            voting_closes_at=election.voting_closes_at, voted=0, on_roll=0)
 
-    return await _run(request, work)
+    return await run_change(request, work)
 
 
 @changes_router.post("/elections/{election_id}/candidates/{candidate_id}/{decision}",
-                     response_model=CandidateOut, responses=_refusals(404, 409))
+                     response_model=CandidateOut, responses=refusals(404, 409))
 async def decide_candidate(request: Request, election_id: PathId, candidate_id: PathId,
                            decision: Literal["approve", "decline"], user: Admin
                            ) -> CandidateOut:
@@ -331,28 +334,28 @@ async def decide_candidate(request: Request, election_id: PathId, candidate_id: 
         _election(session, election_id)
         found = session.get(Candidate, candidate_id)
         if found is None or found.election_id != election_id:
-            raise _refuse(f"Election {election_id} has no candidate {candidate_id}.", 404)
+            raise refusal(f"Election {election_id} has no candidate {candidate_id}.", 404)
         decided = elections.decide_nomination(session=session, candidate_id=candidate_id,
                                               approve=decision == "approve", now=now,
-                                              actor=_actor(user))
+                                              actor=audit_actor(user))
         return CandidateOut(id=candidate_id, election_id=election_id, name=decided.name,
                             status=decided.status, number=decided.number)
 
-    return await _run(request, work, wake=True)
+    return await run_change(request, work, wake=True)
 
 
 async def _step(request: Request, election_id: int, user: StaffUser, step: str,
                 seed: str = "") -> ElectionStepOut:
     def work(session: Session, now: datetime) -> ElectionStepOut:
         election = _election(session, election_id)
-        reached = take_step(session, election_id, step, now=now, actor=_actor(user), seed=seed)
+        reached = take_step(session, election_id, step, now=now, actor=audit_actor(user), seed=seed)
         return ElectionStepOut(id=election_id, status=election.status, reached=reached,
                                seed=election.seed)
 
-    return await _run(request, work, wake=True)
+    return await run_change(request, work, wake=True)
 
 
-STEP: dict[str, Any] = {"response_model": ElectionStepOut, "responses": _refusals(404, 409)}
+STEP: dict[str, Any] = {"response_model": ElectionStepOut, "responses": refusals(404, 409)}
 
 
 @changes_router.post("/elections/{election_id}/nominations", **STEP)
@@ -412,7 +415,7 @@ class SurgeryIn(BaseModel):
 
 
 @changes_router.post("/actions/{action_id}/done", response_model=ActionDoneOut,
-                     responses=_refusals(403, 404, 409))
+                     responses=refusals(403, 404, 409))
 async def sign_off_action(request: Request, action_id: PathId, user: Staff,
                           body: Annotated[DoneIn | None, Body()] = None) -> ActionDoneOut:
     """Sign an action off (its owner's account, or an admin); the people whose ideas led to
@@ -422,18 +425,18 @@ async def sign_off_action(request: Request, action_id: PathId, user: Staff,
     def work(session: Session, now: datetime) -> ActionDoneOut:
         action = session.get(Action, action_id)
         if action is None:
-            raise _refuse(f"There is no action {action_id}.", 404)
+            raise refusal(f"There is no action {action_id}.", 404)
         if user.role != StaffRole.ADMIN and (user.person_id is None
                                              or user.person_id != action.owner_id):
-            raise _refuse("Only the action's owner or an admin can sign it off.", 403)
+            raise refusal("Only the action's owner or an admin can sign it off.", 403)
         owner = session.get_one(Person, action.owner_id)
         done = complete_action(session=session, action_id=action_id, by=owner, note=note,
-                               now=now, actor=_actor(user))
+                               now=now, actor=audit_actor(user))
         if not done.done:
-            raise _refuse(f"Action {action_id} was already signed off.")
+            raise refusal(f"Action {action_id} was already signed off.")
         return ActionDoneOut(id=action_id, status=action.status, told=done.told)
 
-    return await _run(request, work, wake=True)
+    return await run_change(request, work, wake=True)
 
 
 def _surgery_out(surgery: Surgery) -> SurgeryOut:
@@ -443,7 +446,7 @@ def _surgery_out(surgery: Surgery) -> SurgeryOut:
 
 
 @changes_router.post("/surgeries", response_model=SurgeryOut, status_code=201,
-                     responses=_refusals(409))
+                     responses=refusals(409))
 async def book_surgery(request: Request, body: SurgeryIn, user: Admin) -> SurgeryOut:
     """Book an MP's surgery at a service of their constituency; reminders go by themselves."""
 
@@ -452,33 +455,33 @@ async def book_surgery(request: Request, body: SurgeryIn, user: Admin) -> Surger
             starts = body.starts_at.astimezone(UTC)
             ends = body.ends_at.astimezone(UTC) if body.ends_at else starts + SURGERY_LENGTH
         except OverflowError:
-            raise _refuse("That time is off the calendar; give a real date.") from None
+            raise refusal("That time is off the calendar; give a real date.") from None
         if starts > now + BOOKED_AHEAD:
-            raise _refuse("A surgery is booked at most five years ahead.")
+            raise refusal("A surgery is booked at most five years ahead.")
         if ends - starts > LONGEST_SURGERY:
-            raise _refuse("A surgery lasts a day at most; check when it ends.")
+            raise refusal("A surgery lasts a day at most; check when it ends.")
         surgery = schedule_surgery(session=session, mp_id=body.mp_id,
                                    service_code=body.service_code, starts_at=starts,
-                                   ends_at=ends, now=now, actor=_actor(user),
-                                   place=_one_line(body.place))
+                                   ends_at=ends, now=now, actor=audit_actor(user),
+                                   place=one_line(body.place))
         return _surgery_out(surgery)
 
-    return await _run(request, work)
+    return await run_change(request, work)
 
 
 @changes_router.post("/surgeries/{surgery_id}/cancel", response_model=SurgeryOut,
-                     responses=_refusals(404, 409))
+                     responses=refusals(404, 409))
 async def cancel_surgery_now(request: Request, surgery_id: PathId, user: Admin) -> SurgeryOut:
     """Call a surgery off: reminders not yet sent are cancelled, and anyone already told it
     is coming hears it is off."""
 
     def work(session: Session, now: datetime) -> SurgeryOut:
         if session.get(Surgery, surgery_id) is None:
-            raise _refuse(f"There is no surgery {surgery_id}.", 404)
+            raise refusal(f"There is no surgery {surgery_id}.", 404)
         return _surgery_out(cancel_surgery(session=session, surgery_id=surgery_id, now=now,
-                                           actor=_actor(user)))
+                                           actor=audit_actor(user)))
 
-    return await _run(request, work, wake=True)
+    return await run_change(request, work, wake=True)
 
 
 # Messages ----------------------------------------------------------------------------------
@@ -490,19 +493,19 @@ class MessageOut(BaseModel):
 
 
 @changes_router.post("/messages/{message_id}/retry", response_model=MessageOut,
-                     responses=_refusals(404, 409))
+                     responses=refusals(404, 409))
 async def retry_message(request: Request, message_id: PathId, user: Staff) -> MessageOut:
     """Queue a message that failed to be sent again; any other message is left as it is."""
 
     def work(session: Session, now: datetime) -> MessageOut:
-        retried = retry_failed(session=session, message_id=message_id, actor=_actor(user),
+        retried = retry_failed(session=session, message_id=message_id, actor=audit_actor(user),
                                now=now)
         if retried is None:
-            raise _refuse(f"There is no message {message_id}.", 404)
+            raise refusal(f"There is no message {message_id}.", 404)
         if not retried:
             status = session.get_one(OutboxMessage, message_id).status
-            raise _refuse(f"Message {message_id} is {status}, not failed; only a failed "
+            raise refusal(f"Message {message_id} is {status}, not failed; only a failed "
                           "message is sent again.")
         return MessageOut(id=message_id, status=OutboxStatus.QUEUED)
 
-    return await _run(request, work, wake=True)
+    return await run_change(request, work, wake=True)

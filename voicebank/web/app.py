@@ -16,12 +16,11 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from bot.clock import Clock
-from scheduler.runner import build_scheduler
-from voicebank.runtime import Runtime
-from voicebank.settings import Settings
+from voicebank.settings import Settings, load_settings
 from voicebank.web import api, pages, webhooks
 from voicebank.web.action_pages import action_router
 from voicebank.web.api_changes import changes_router
+from voicebank.web.api_setup import setup_router
 from voicebank.web.election_pages import election_router
 from voicebank.web.messages_pages import messages_router
 from voicebank.web.people_pages import people_router
@@ -29,6 +28,16 @@ from voicebank.web.security import SignInFirst, sign_in_url
 from voicebank.web.simulator import simulator_router
 from voicebank.web.survey_pages import survey_router
 from voicebank.wiring import Voicebank, assemble
+from voicebank.worker import running
+
+
+def create_app_from_environment() -> FastAPI:
+    """The app as each of ``voicebank run --workers N``'s processes builds it: from the
+    ``VOICEBANK_`` environment (uvicorn imports this in every worker)."""
+    from voicebank.cli_support import configure_logging
+
+    configure_logging()
+    return create_app(load_settings())
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
@@ -37,19 +46,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         voicebank = await asyncio.to_thread(assemble, settings, clock=clock)
-        runtime = Runtime(voicebank)
-        scheduler = build_scheduler(engine=voicebank.engine, timezone=settings.timezone,
-                                    nudge_days=settings.nudge_days_list)
         app.state.voicebank = voicebank
-        app.state.runtime = runtime
         try:
-            await runtime.start()
-            scheduler.start()
-            yield
+            async with running(voicebank) as runtime:
+                app.state.runtime = runtime
+                yield
         finally:
-            if scheduler.running:
-                scheduler.shutdown(wait=False)
-            await runtime.stop()
             voicebank.close()
 
     app = FastAPI(title="Voicebank", lifespan=lifespan)
@@ -63,6 +65,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(simulator_router)
     app.include_router(api.router)
     app.include_router(changes_router)
+    app.include_router(setup_router)
 
     @app.exception_handler(RequestValidationError)
     async def unreadable_request(request: Request, error: RequestValidationError) -> JSONResponse:
