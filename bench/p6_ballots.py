@@ -108,7 +108,10 @@ class BallotWords:
         texts = load_catalogue("en")
         return cls(
             counted=texts.text("vote.counted", receipt="").splitlines()[0],
-            refusals=(texts.text("vote.already").splitlines()[0], texts.text("vote.none")),
+            # "Answer on your other phone" ends a second phone's try as surely as "already".
+            refusals=(texts.text("vote.already").splitlines()[0],
+                      texts.text("vote.all_done").splitlines()[0], texts.text("vote.none"),
+                      texts.text("question.other_phone", keyword="VOTE").splitlines()[0]),
             closed=texts.text("vote.closed").splitlines()[0],
             confirm=texts.text("vote.confirm", number=0, name="").splitlines()[-1],
             ballot=texts.text("vote.ballot", title=title),

@@ -202,7 +202,10 @@ class ConversationEngine:
         if next_question is not None and facts:
             next_question = replace(next_question, context={**next_question.context, **facts})
         next_flow = script.flows.get(next_question.flow) if next_question is not None else None
-        if next_question is not None and next_flow is not None and next_flow.answered_where_asked:
+        # A question is bound to the phone it is first asked on; a word from another phone
+        # that is refused keeps it there.
+        if (next_question is not None and next_flow is not None
+                and next_flow.answered_where_asked and ASKED_ON not in next_question.context):
             next_question = replace(next_question, context={
                 **next_question.context, ASKED_ON: message.address})
         if next_question is None:

@@ -138,8 +138,12 @@ def _answer(
         started = _start_by_keyword(person, text, script)
         if started is not None:
             return started
-        # The question was asked on another phone: ask it here, and take the next reply.
-        return _ask(Turn(), replace(pending, misses=0), person, script)
+        # The question was asked on another phone. Taking this as the answer could confirm a
+        # choice made there; asking it here would let two phones take it from each other
+        # for ever. It stays with the phone it was asked on; the keyword starts it again here.
+        keyword = (flow.keyword or "menu").upper()
+        return Turn(say=(Outgoing(texts.text("question.other_phone", easy=person.easy_words,
+                                             keyword=keyword)),), next=pending)
     special = flow.special(pending, text, texts, easy=person.easy_words)
     if special is not None:
         if special.next is None:

@@ -279,21 +279,25 @@ def test_a_choice_is_confirmed_only_on_the_phone_it_was_made_on(
     assert "You chose 1 Ann" in by_sms.says("1")[-1]
     by_telegram.says("VOTE")
     assert "You chose 2 Cath" in by_telegram.says("2")[-1]
-    # "1" on the phone meant "yes" to Ann; it is not taken as "yes" to Cath, chosen on Telegram.
+    # "1" on the phone meant "yes" to Ann; it is not taken as "yes" to Cath, chosen on
+    # Telegram, and the question stays with Telegram: two phones never take it in turns.
     shown = by_sms.says("1")
 
-    assert "You chose 2 Cath" in shown[-1]
-    assert not any("Your vote is counted" in r for r in shown)
+    assert "You started this on your other phone" in shown[-1]
+    assert "send VOTE to start again on this phone" in shown[-1]
+    # Being told so does not move the question to the phone: its "yes" still counts for none.
+    assert "You started this on your other phone" in by_sms.says("yes")[-1]
     with Session(database) as session:
         assert session.exec(select(Ballot)).all() == []
 
-    # Now the phone has seen the question, its answer counts: "no", and choose again.
-    again = by_sms.says("no")
-    assert "1 Ann" in again[-1]
+    # VOTE starts it again on the phone: choose, confirm, counted.
+    assert "1 Ann" in by_sms.says("VOTE")[-1]
     assert "You chose 1 Ann" in by_sms.says("1")[-1]
     counted = by_sms.says("yes")
 
     assert any("Your vote is counted" in r for r in counted)
+    # Telegram's "yes" to Cath, now long gone, counts for nothing.
+    assert not any("Your vote is counted" in r for r in by_telegram.says("yes"))
     with Session(database) as session:
         ballots = session.exec(select(Ballot)).all()
         candidates = {c.id: c.name for c in service.candidates(session=session,
