@@ -6,8 +6,8 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
-from sqlalchemy.orm import aliased
+from sqlalchemy import Exists, String, cast, literal, update
+from sqlalchemy.orm import Mapped, aliased
 from sqlmodel import Session, col, select
 
 from storage import delivery
@@ -210,3 +210,26 @@ def cancel_queued(
         query.values(status=OutboxStatus.CANCELLED, error=reason)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def queued_for(*, key_prefix: str, person_id: Mapped[int | None]) -> Exists:
+    """Whether a message keyed ``key_prefix`` and the person's id is in the outbox, as a
+    clause: the people still to be sent a reminder are found in one query, each looked up
+    in the unique key's index, however many were sent it already."""
+    return (
+        select(OutboxMessage.id)
+        .where(col(OutboxMessage.dedupe_key) == literal(key_prefix) + cast(person_id, String))
+        .exists()
+    )
+
+
+def keys_queued(*, session: Session, keys: Collection[str]) -> set[str]:
+    """Which of ``keys`` some outbox message already carries (asked a few hundred at a time)."""
+    wanted = list(keys)
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        found.update(key for key in session.exec(
+            select(OutboxMessage.dedupe_key)
+            .where(col(OutboxMessage.dedupe_key).in_(wanted[start:start + 500]))
+        ) if key is not None)
+    return found

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from storage.outbox import queued_for
 from storage.tables import (
     Constituency,
     ParticipantStatus,
@@ -76,18 +77,21 @@ def participant(*, session: Session, survey_id: int, person_id: int) -> SurveyPa
     return session.get(SurveyParticipant, (survey_id, person_id))
 
 
-def unfinished_participants(*, session: Session, survey_id: int) -> list[SurveyParticipant]:
-    """Those who have not finished or stopped: the people a reminder goes to."""
+def not_yet_queued(*, session: Session, survey_id: int, key_prefix: str) -> list[Person]:
+    """Those who have not finished or stopped and have no outbox message keyed
+    ``key_prefix`` and their person id: the people a reminder is still to go to, found in
+    one query however many were reminded already."""
     return list(
         session.exec(
-            select(SurveyParticipant)
-            .join(Person, col(Person.id) == col(SurveyParticipant.person_id))
+            select(Person)
+            .join(SurveyParticipant, col(Person.id) == col(SurveyParticipant.person_id))
             .where(
                 SurveyParticipant.survey_id == survey_id,
                 col(SurveyParticipant.status).in_(UNFINISHED),
                 col(Person.opted_out_at).is_(None),
+                ~queued_for(key_prefix=key_prefix, person_id=col(Person.id)),
             )
-            .order_by(col(SurveyParticipant.person_id))
+            .order_by(col(Person.id))
         )
     )
 

@@ -20,6 +20,7 @@ from bot.catalogue import load_catalogue
 from bot.clock import spoken_day, spoken_time
 from bot.messages import Outgoing
 from bot.outreach import queue_for_person
+from storage import outbox
 from storage.database import lock_name, transaction
 from storage.tables import (
     Action,
@@ -46,39 +47,57 @@ class ActionTick:
 def send_nudges(*, session: Session, now: datetime, zone: ZoneInfo,
                 before: tuple[int, ...] = DEFAULT_BEFORE) -> tuple[int, int]:
     """Nudge owners of open actions whose nudge has come due; (owners, leads) told."""
-    nudged = leads = 0
-    for action in session.exec(select(Action).where(Action.status == ActionStatus.OPEN)
-                               .order_by(col(Action.id))):
-        assert action.id is not None
-        nudge = due_nudge(due_on=action.due_on, now=now, zone=zone, before=before)
-        if nudge is None:
+    # Only actions due within the first nudge's days can have a nudge due; of those, the
+    # ones whose nudge (and the leads' word) is already in the outbox are passed over with
+    # one look at the outbox, so a tick that has nothing new to send is cheap.
+    horizon = now.astimezone(zone).date() + timedelta(days=max(before, default=0) + 1)
+    open_actions = session.exec(select(Action).where(
+        Action.status == ActionStatus.OPEN, col(Action.due_on) <= horizon,
+    ).order_by(col(Action.id)))
+    due = [(action, nudge) for action in open_actions
+           if (nudge := due_nudge(due_on=action.due_on, now=now, zone=zone, before=before))
+           is not None]
+    leads = lead_contacts(session=session) if any(n.tell_lead for _, n in due) else []
+
+    def lead_key(action: Action, key: str, lead: Person) -> str:
+        return f"action:{action.id}:lead:{key}:person:{lead.id}"
+
+    keys = {f"action:{action.id}:nudge:{nudge.key}": (action, nudge) for action, nudge in due}
+    wanted = set(keys) | {lead_key(action, nudge.key, lead) for action, nudge in due
+                          if nudge.tell_lead for lead in leads}
+    queued = outbox.keys_queued(session=session, keys=wanted)
+    nudged = told = 0
+    for key, (action, nudge) in keys.items():
+        to_tell = [lead for lead in leads if nudge.tell_lead
+                   and lead_key(action, nudge.key, lead) not in queued]
+        if key in queued and not to_tell:
             continue
         owner = session.get_one(Person, action.owner_id)
         texts = load_catalogue(owner.language)
-        due = spoken_day(action.due_on)
+        due_day = spoken_day(action.due_on)
         if nudge.key.startswith("before"):
-            text = texts.text("action.nudge_before", number=action.id, what=action.what, due=due)
+            text = texts.text("action.nudge_before", number=action.id, what=action.what,
+                              due=due_day)
         elif nudge.key == "due":
             text = texts.text("action.nudge_today", number=action.id, what=action.what)
         else:
-            text = texts.text("action.nudge_late", number=action.id, what=action.what, due=due)
-        if queue_for_person(session=session, person=owner, messages=[Outgoing(text)], now=now,
-                            priority=Priority.REPLY,
-                            dedupe_key=f"action:{action.id}:nudge:{nudge.key}"):
+            text = texts.text("action.nudge_late", number=action.id, what=action.what,
+                              due=due_day)
+        if key not in queued and queue_for_person(
+                session=session, person=owner, messages=[Outgoing(text)], now=now,
+                priority=Priority.REPLY, dedupe_key=key):
             nudged += 1
-        if nudge.tell_lead:
-            for lead in lead_contacts(session=session):
-                lead_texts = load_catalogue(lead.language)
-                told = Outgoing(lead_texts.text(
-                    "action.lead", number=action.id, what=action.what,
-                    owner=owner.name or f"person {owner.id}", due=due,
-                ))
-                if queue_for_person(session=session, person=lead, messages=[told], now=now,
-                                    priority=Priority.REPLY,
-                                    dedupe_key=f"action:{action.id}:lead:{nudge.key}:"
-                                               f"person:{lead.id}"):
-                    leads += 1
-    return nudged, leads
+        for lead in to_tell:
+            lead_texts = load_catalogue(lead.language)
+            message = Outgoing(lead_texts.text(
+                "action.lead", number=action.id, what=action.what,
+                owner=owner.name or f"person {owner.id}", due=due_day,
+            ))
+            if queue_for_person(session=session, person=lead, messages=[message], now=now,
+                                priority=Priority.REPLY,
+                                dedupe_key=lead_key(action, nudge.key, lead)):
+                told += 1
+    return nudged, told
 
 
 def send_surgery_messages(*, session: Session, now: datetime, zone: ZoneInfo) -> int:

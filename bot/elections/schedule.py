@@ -21,6 +21,7 @@ from bot.elections.service import close_voting, open_nominations, open_voting
 from bot.messages import Outgoing
 from bot.outreach import queue_for_person
 from bot.surveys.schedule import due_reminder
+from storage import outbox
 from storage.database import lock_name, transaction
 from storage.tables import Election, ElectionKind, ElectionStatus, Person, RollEntry
 
@@ -45,16 +46,18 @@ def send_vote_reminders(*, session: Session, election: Election, now: datetime,
         return 0
     when = spoken_time(election.voting_closes_at, zone)
     sent = 0
+    key = f"election:{election.id}:reminder:{index}:person:"
     waiting = session.exec(select(Person).join(
         RollEntry, col(RollEntry.person_id) == col(Person.id)).where(
         RollEntry.election_id == election.id, col(RollEntry.voted).is_(False),
-        col(Person.opted_out_at).is_(None)).order_by(col(Person.id)))
+        col(Person.opted_out_at).is_(None),
+        ~outbox.queued_for(key_prefix=key, person_id=col(Person.id)),
+    ).order_by(col(Person.id)))
     for person in waiting:
         texts = load_catalogue(person.language)
         text = texts.text("vote.reminder", title=election.title, closes=when)
         if queue_for_person(session=session, person=person, messages=[Outgoing(text)], now=now,
-                            dedupe_key=f"election:{election.id}:reminder:{index}:"
-                                       f"person:{person.id}"):
+                            dedupe_key=f"{key}{person.id}"):
             sent += 1
     return sent
 

@@ -127,16 +127,17 @@ def send_reminders(*, session: Session, survey_id: int, now: datetime, zone: Zon
     if index is None or row.closes_at is None:
         return 0
     sent = 0
-    for progress in survey_progress.unfinished_participants(session=session,
-                                                            survey_id=survey_id):
-        person = session.get_one(Person, progress.person_id)
+    key = f"survey:{survey_id}:reminder:{index}:person:"
+    # Only those not reminded yet: a tick after the reminder went finds them in one query.
+    for person in survey_progress.not_yet_queued(session=session, survey_id=survey_id,
+                                                 key_prefix=key):
         texts = load_catalogue(person.language)
         reminder = Outgoing(texts.text(
             "survey.reminder", title=survey.title_in(person.language),
             closes=spoken_time(row.closes_at, zone),
         ))
         if queue_for_person(session=session, person=person, messages=[reminder], now=now,
-                            dedupe_key=f"survey:{survey_id}:reminder:{index}:person:{person.id}"):
+                            dedupe_key=f"{key}{person.id}"):
             sent += 1
     return sent
 
