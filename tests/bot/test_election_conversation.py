@@ -219,11 +219,10 @@ def test_no_record_joins_a_voter_to_their_vote(
         assert sum(r.voted for r in conversation_rows) == 1
 
 
-@pytest.mark.parametrize("attempt", range(3))
-def test_two_votes_at_once_from_two_addresses_count_once(
+def _voting_with_two_phones(
     database: Engine, engine: ConversationEngine, clock: ManualClock, riverside: dict[str, int],
-    attempt: int,
-) -> None:
+) -> tuple[int, Phone, Phone]:
+    """Voting open between Ann and Cath, and Bob on the roll by SMS and by Telegram."""
     with transaction(database) as session:
         people.add_address(session=session, person_id=riverside["Bob"], urn="telegram:9001",
                            now=clock.now())
@@ -234,6 +233,15 @@ def test_two_votes_at_once_from_two_addresses_count_once(
     _approve_all(database, clock, election_id)
     _do(database, clock, "open_voting", election_id)
     by_sms, by_telegram = phone(engine, 1), Phone(engine, "telegram:9001", "telegram")
+    return election_id, by_sms, by_telegram
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_votes_at_once_from_two_addresses_count_once(
+    database: Engine, engine: ConversationEngine, clock: ManualClock, riverside: dict[str, int],
+    attempt: int,
+) -> None:
+    _, by_sms, by_telegram = _voting_with_two_phones(database, engine, clock, riverside)
     by_sms.says("1")
     by_telegram.says("VOTE")
     by_telegram.says("2")
@@ -265,16 +273,8 @@ def test_two_votes_at_once_from_two_addresses_count_once(
 def test_a_choice_is_confirmed_only_on_the_phone_it_was_made_on(
     database: Engine, engine: ConversationEngine, clock: ManualClock, riverside: dict[str, int],
 ) -> None:
-    with transaction(database) as session:
-        people.add_address(session=session, person_id=riverside["Bob"], urn="telegram:9001",
-                           now=clock.now())
-    election_id = _election(database, clock)
-    _do(database, clock, "open_nominations", election_id)
-    _stand(engine, 0, "Trips", "Kind")
-    _stand(engine, 2, "Garden", "Busy")
-    _approve_all(database, clock, election_id)
-    _do(database, clock, "open_voting", election_id)
-    by_sms, by_telegram = phone(engine, 1), Phone(engine, "telegram:9001", "telegram")
+    election_id, by_sms, by_telegram = _voting_with_two_phones(database, engine, clock,
+                                                               riverside)
 
     assert "You chose 1 Ann" in by_sms.says("1")[-1]
     by_telegram.says("VOTE")
