@@ -18,7 +18,7 @@ from bot.messages import Outgoing
 from bot.profile import adapt, choose_address
 from bot.urns import scheme_of
 from storage import conversations, outbox, people
-from storage.tables import OutboxMessage, Person, Priority
+from storage.tables import Address, CommunicationProfile, OutboxMessage, Person, Priority
 
 CHANNEL_OF_SCHEME = {"tel": "sms", "telegram": "telegram", "console": "console"}
 
@@ -45,16 +45,64 @@ def queue_for_person(
     if person.opted_out_at is not None or already_queued(session=session, dedupe_key=dedupe_key):
         return False
     profile = people.profile_of(session=session, person_id=person.id)
-    address = choose_address(people.addresses_of(session=session, person_id=person.id), profile)
+    rows = _shaped(person, profile, people.addresses_of(session=session, person_id=person.id),
+                   messages, dedupe_key=dedupe_key, now=now, priority=priority)
+    for row in rows:
+        session.add(row)
+    session.flush()
+    return bool(rows)
+
+
+def queue_for_people(
+    *,
+    session: Session,
+    letters: Sequence[tuple[Person, Outgoing, str]],
+    now: datetime,
+    priority: int = Priority.BULK,
+) -> int:
+    """Queue one message each to many people, (person, message, dedupe key), just as
+    :func:`queue_for_person` would one at a time but with a few queries for a few hundred
+    people; returns how many were queued."""
+    queued_now = 0
+    for start in range(0, len(letters), BATCH):
+        batch = [letter for letter in letters[start:start + BATCH]
+                 if letter[0].opted_out_at is None]
+        known = people.profiles_and_addresses_of(
+            session=session, person_ids=[person.id for person, _, _ in batch
+                                         if person.id is not None])
+        sent_before = outbox.keys_queued(session=session, keys=[key for _, _, key in batch])
+        for person, message, key in batch:
+            if person.id is None or key in sent_before:
+                continue
+            profile, addresses = known[person.id]
+            rows = _shaped(person, profile, addresses, [message], dedupe_key=key, now=now,
+                           priority=priority)
+            session.add_all(rows)
+            queued_now += bool(rows)
+        session.flush()
+    return queued_now
+
+
+BATCH = 500
+"""People looked up together by :func:`queue_for_people`."""
+
+
+def _shaped(
+    person: Person, profile: CommunicationProfile, addresses: Sequence[Address],
+    messages: Sequence[Outgoing], *, dedupe_key: str, now: datetime, priority: int,
+) -> list[OutboxMessage]:
+    """The outbox rows for ``messages`` to the person's preferred address, shaped by their
+    profile; none when they have no address a channel can reach."""
+    address = choose_address(list(addresses), profile)
     if address is None:
-        return False
+        return []
     channel = CHANNEL_OF_SCHEME.get(scheme_of(address.urn))
     if channel is None:
-        return False
+        return []
+    rows = []
     for index, message in enumerate(messages):
         shaped = adapt(message, profile)
-        outbox.queue_message(
-            session=session,
+        rows.append(outbox.new_message(
             address=address.urn,
             channel=channel,
             text=shaped.text,
@@ -67,8 +115,8 @@ def queue_for_person(
             dedupe_key=dedupe_key if index == 0 else f"{dedupe_key}:{index}",
             sensitive=shaped.sensitive,
             now=now,
-        )
-    return True
+        ))
+    return rows
 
 
 def queue_and_ask(

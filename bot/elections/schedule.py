@@ -19,7 +19,7 @@ from bot.clock import spoken_time
 from bot.elections.outcome import announce, count
 from bot.elections.service import close_voting, open_nominations, open_voting
 from bot.messages import Outgoing
-from bot.outreach import queue_for_person
+from bot.outreach import queue_for_people
 from bot.surveys.schedule import due_reminder
 from storage import outbox
 from storage.database import lock_name, transaction
@@ -45,7 +45,6 @@ def send_vote_reminders(*, session: Session, election: Election, now: datetime,
     if index is None or election.voting_closes_at is None:
         return 0
     when = spoken_time(election.voting_closes_at, zone)
-    sent = 0
     key = f"election:{election.id}:reminder:{index}:person:"
     waiting = session.exec(select(Person).join(
         RollEntry, col(RollEntry.person_id) == col(Person.id)).where(
@@ -53,13 +52,12 @@ def send_vote_reminders(*, session: Session, election: Election, now: datetime,
         col(Person.opted_out_at).is_(None),
         ~outbox.queued_for(key_prefix=key, person_id=col(Person.id)),
     ).order_by(col(Person.id)))
-    for person in waiting:
-        texts = load_catalogue(person.language)
-        text = texts.text("vote.reminder", title=election.title, closes=when)
-        if queue_for_person(session=session, person=person, messages=[Outgoing(text)], now=now,
-                            dedupe_key=f"{key}{person.id}"):
-            sent += 1
-    return sent
+    letters = [
+        (person, Outgoing(load_catalogue(person.language).text(
+            "vote.reminder", title=election.title, closes=when)), f"{key}{person.id}")
+        for person in waiting
+    ]
+    return queue_for_people(session=session, letters=letters, now=now)
 
 
 def election_tick(*, database: Engine, now: datetime, zone: ZoneInfo) -> ElectionTick:

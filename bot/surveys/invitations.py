@@ -20,7 +20,7 @@ from bot.clock import spoken_time
 from bot.conversation import Pending
 from bot.flows.menu import MENU
 from bot.messages import Outgoing
-from bot.outreach import queue_and_ask, queue_for_person
+from bot.outreach import queue_and_ask, queue_for_people
 from bot.rules import PersonView, Script, ask
 from bot.surveys.definition import SurveyDef
 from bot.surveys.flow import SURVEY, SurveyFlow, step_for
@@ -126,20 +126,17 @@ def send_reminders(*, session: Session, survey_id: int, now: datetime, zone: Zon
     index = due_reminder(reminders=survey.reminders, closes_at=row.closes_at, now=now)
     if index is None or row.closes_at is None:
         return 0
-    sent = 0
     key = f"survey:{survey_id}:reminder:{index}:person:"
+    closes = spoken_time(row.closes_at, zone)
     # Only those not reminded yet: a tick after the reminder went finds them in one query.
-    for person in survey_progress.not_yet_queued(session=session, survey_id=survey_id,
-                                                 key_prefix=key):
-        texts = load_catalogue(person.language)
-        reminder = Outgoing(texts.text(
-            "survey.reminder", title=survey.title_in(person.language),
-            closes=spoken_time(row.closes_at, zone),
-        ))
-        if queue_for_person(session=session, person=person, messages=[reminder], now=now,
-                            dedupe_key=f"{key}{person.id}"):
-            sent += 1
-    return sent
+    letters = [
+        (person, Outgoing(load_catalogue(person.language).text(
+            "survey.reminder", title=survey.title_in(person.language), closes=closes)),
+         f"{key}{person.id}")
+        for person in survey_progress.not_yet_queued(session=session, survey_id=survey_id,
+                                                     key_prefix=key)
+    ]
+    return queue_for_people(session=session, letters=letters, now=now)
 
 
 def survey_tick(*, database: Engine, now: datetime, zone: ZoneInfo) -> TickReport:
