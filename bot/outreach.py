@@ -11,23 +11,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.conversation import Pending
 from bot.messages import Outgoing
 from bot.profile import adapt, choose_address
 from bot.urns import scheme_of
 from storage import conversations, outbox, people
-from storage.tables import Address, CommunicationProfile, OutboxMessage, Person, Priority
+from storage.tables import Address, CommunicationProfile, Person, Priority
 
 CHANNEL_OF_SCHEME = {"tel": "sms", "telegram": "telegram", "console": "console"}
 
 
 def already_queued(*, session: Session, dedupe_key: str) -> bool:
-    found = session.exec(
-        select(OutboxMessage.id).where(col(OutboxMessage.dedupe_key) == dedupe_key)
-    ).first()
-    return found is not None
+    return dedupe_key in outbox.keys_queued(session=session, keys=[dedupe_key])
 
 
 def queue_for_person(
@@ -45,12 +42,11 @@ def queue_for_person(
     if person.opted_out_at is not None or already_queued(session=session, dedupe_key=dedupe_key):
         return False
     profile = people.profile_of(session=session, person_id=person.id)
-    rows = _shaped(person, profile, people.addresses_of(session=session, person_id=person.id),
-                   messages, dedupe_key=dedupe_key, now=now, priority=priority)
-    for row in rows:
-        session.add(row)
+    queued = _queue_shaped(session, person, profile,
+                           people.addresses_of(session=session, person_id=person.id), messages,
+                           dedupe_key=dedupe_key, now=now, priority=priority)
     session.flush()
-    return bool(rows)
+    return queued
 
 
 def queue_for_people(
@@ -75,10 +71,8 @@ def queue_for_people(
             if person.id is None or key in sent_before:
                 continue
             profile, addresses = known[person.id]
-            rows = _shaped(person, profile, addresses, [message], dedupe_key=key, now=now,
-                           priority=priority)
-            session.add_all(rows)
-            queued_now += bool(rows)
+            queued_now += _queue_shaped(session, person, profile, addresses, [message],
+                                        dedupe_key=key, now=now, priority=priority)
         session.flush()
     return queued_now
 
@@ -87,22 +81,22 @@ BATCH = 500
 """People looked up together by :func:`queue_for_people`."""
 
 
-def _shaped(
-    person: Person, profile: CommunicationProfile, addresses: Sequence[Address],
+def _queue_shaped(
+    session: Session, person: Person, profile: CommunicationProfile, addresses: Sequence[Address],
     messages: Sequence[Outgoing], *, dedupe_key: str, now: datetime, priority: int,
-) -> list[OutboxMessage]:
-    """The outbox rows for ``messages`` to the person's preferred address, shaped by their
-    profile; none when they have no address a channel can reach."""
+) -> bool:
+    """Add ``messages`` to the outbox for the person's preferred address, shaped by their
+    profile, for the caller to flush; False when no channel reaches them."""
     address = choose_address(list(addresses), profile)
     if address is None:
-        return []
+        return False
     channel = CHANNEL_OF_SCHEME.get(scheme_of(address.urn))
     if channel is None:
-        return []
-    rows = []
+        return False
     for index, message in enumerate(messages):
         shaped = adapt(message, profile)
-        rows.append(outbox.new_message(
+        outbox.queue_message(
+            session=session,
             address=address.urn,
             channel=channel,
             text=shaped.text,
@@ -115,8 +109,9 @@ def _shaped(
             dedupe_key=dedupe_key if index == 0 else f"{dedupe_key}:{index}",
             sensitive=shaped.sensitive,
             now=now,
-        ))
-    return rows
+            flush=False,
+        )
+    return True
 
 
 def queue_and_ask(

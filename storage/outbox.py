@@ -33,36 +33,13 @@ def queue_message(
     in_reply_to: int | None = None,
     dedupe_key: str | None = None,
     sensitive: bool = False,
+    flush: bool = True,
 ) -> OutboxMessage:
-    """Queue a message in the caller's transaction; the dispatcher sends it after commit."""
-    message = new_message(
-        address=address, channel=channel, text=text, now=now, person_id=person_id,
-        options=options, footer=footer, picture=picture, audio=audio, priority=priority,
-        in_reply_to=in_reply_to, dedupe_key=dedupe_key, sensitive=sensitive,
-    )
-    session.add(message)
-    session.flush()
-    return message
+    """Queue a message in the caller's transaction; the dispatcher sends it after commit.
 
-
-def new_message(
-    *,
-    address: str,
-    channel: str,
-    text: str,
-    now: datetime,
-    person_id: int | None = None,
-    options: list[dict[str, Any]] | None = None,
-    footer: str = "",
-    picture: str | None = None,
-    audio: bool = False,
-    priority: int = Priority.REPLY,
-    in_reply_to: int | None = None,
-    dedupe_key: str | None = None,
-    sensitive: bool = False,
-) -> OutboxMessage:
-    """An outbox row not yet added: for queueing many in one flush."""
-    return OutboxMessage(
+    ``flush=False`` leaves the insert to the caller's next flush, for queueing many at once.
+    """
+    message = OutboxMessage(
         person_id=person_id,
         address=address,
         channel=channel,
@@ -78,6 +55,10 @@ def new_message(
         created_at=now,
         next_attempt_at=now,
     )
+    session.add(message)
+    if flush:
+        session.flush()
+    return message
 
 
 def claim_due(

@@ -13,7 +13,7 @@ import signal
 from collections.abc import AsyncIterator
 
 from scheduler.leadership import Leadership
-from scheduler.runner import LEADERSHIP, SWEEP, TICKS, build_scheduler
+from scheduler.runner import LEADERSHIP, build_scheduler
 from voicebank.runtime import Runtime
 from voicebank.wiring import Voicebank
 
@@ -30,12 +30,8 @@ async def running(voicebank: Voicebank, *, receive: bool = True) -> AsyncIterato
     leadership = Leadership(voicebank.database, LEADERSHIP)
     scheduler = build_scheduler(engine=voicebank.engine, timezone=settings.timezone,
                                 nudge_days=settings.nudge_days_list,
-                                tick_seconds=settings.tick_seconds, leadership=leadership)
-    if not settings.handling:
-        scheduler.remove_job(SWEEP)  # a process that handles messages sweeps for them
-    if not settings.scheduler:
-        for job_id in TICKS:
-            scheduler.remove_job(job_id)
+                                tick_seconds=settings.tick_seconds, leadership=leadership,
+                                sweep=settings.handling, ticks=settings.scheduler)
     try:
         await runtime.start()
         if scheduler.get_jobs():

@@ -49,6 +49,15 @@ def test_the_scheduler_runs_the_inbox_sweep_and_the_ticks(
     assert jobs["survey_tick"].trigger.interval == timedelta(minutes=1)
 
 
+def test_a_process_may_leave_out_the_sweep_or_the_ticks(engine: ConversationEngine) -> None:
+    web_only = build_scheduler(engine=engine, timezone="Europe/London", ticks=False)
+    sender = build_scheduler(engine=engine, timezone="Europe/London", sweep=False)
+
+    assert [job.id for job in web_only.get_jobs()] == ["handle_waiting_messages"]
+    assert {job.id for job in sender.get_jobs()} == {"survey_tick", "election_tick",
+                                                     "action_tick"}
+
+
 def test_the_action_tick_nudges_on_the_days_the_deployment_chose(
     engine: ConversationEngine,
 ) -> None:
