@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -44,13 +44,10 @@ from storage.tables import (
     Survey,
     SurveyParticipant,
 )
+from tests.voicebank.api_harness import NOW, add_accounts, bearer, clear_settings_environment
 from tests.voicebank.browser_harness import serving
-from voicebank import accounts
 from voicebank.settings import ENV_PREFIX, load_settings
 from voicebank.web.app import create_app
-
-NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-PASSWORD = "a long enough password"  # noqa: S105  (the tests' own)
 
 
 def _seed(engine: Engine) -> dict[str, Any]:
@@ -82,13 +79,8 @@ def _seed(engine: Engine) -> dict[str, Any]:
         session.add(failed)
         session.flush()
         ids["failed"] = failed.id
-        for email, role, person in (("lead", "admin", None), ("sam", "staff", ids["sam"]),
-                                    ("jo", "staff", None), ("mp", "mp", ids["mo"])):
-            accounts.add_user(session=session, email=f"{email}@example.org", name=email,
-                              role=role, password=PASSWORD, now=NOW, actor="test",
-                              person_id=person)
-            ids[f"{email}_token"] = accounts.create_token(
-                session=session, email=f"{email}@example.org", label="test", now=NOW)
+        ids.update(add_accounts(session, [("lead", "admin", None), ("sam", "staff", ids["sam"]),
+                                          ("jo", "staff", None), ("mp", "mp", ids["mo"])]))
     return ids
 
 
@@ -99,8 +91,7 @@ def _app(url: str, media: Path) -> FastAPI:
 
 @pytest.fixture
 def api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, dict]]:
-    for name in [n for n in os.environ if n.upper().startswith(ENV_PREFIX)]:
-        monkeypatch.delenv(name)
+    clear_settings_environment(monkeypatch)
     monkeypatch.chdir(tmp_path)
     url = f"sqlite:///{tmp_path / 'v.db'}"
     engine = create_database_engine(url)
@@ -112,10 +103,6 @@ def api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestC
             yield client, ids
     finally:
         engine.dispose()
-
-
-def _as(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def _rows(ids: dict, model: Any, *where: Any) -> list[Any]:
@@ -140,7 +127,7 @@ STAFF_ROUTES = ["/api/v1/actions/1/done", "/api/v1/messages/1/retry"]
 def test_every_change_refuses_a_request_without_a_token(api: tuple[TestClient, dict]) -> None:
     client, _ = api
     for path in ADMIN_ROUTES + STAFF_ROUTES:
-        for headers in ({}, _as("vb_not-a-token"), {"Authorization": "Basic abc"}):
+        for headers in ({}, bearer("vb_not-a-token"), {"Authorization": "Basic abc"}):
             response = client.post(path, headers=headers, json={})
             assert response.status_code == 401, path
             assert response.headers["www-authenticate"] == "Bearer"
@@ -151,7 +138,7 @@ def test_the_wrong_role_changes_nothing(api: tuple[TestClient, dict]) -> None:
     for token, paths in (("mp", ADMIN_ROUTES + STAFF_ROUTES), ("sam", ADMIN_ROUTES),
                          ("jo", ADMIN_ROUTES)):
         for path in paths:
-            response = client.post(path, headers=_as(ids[f"{token}_token"]), json={})
+            response = client.post(path, headers=bearer(ids[f"{token}_token"]), json={})
             assert response.status_code == 403, (token, path)
             assert response.json() == {"detail": "This token's account cannot do that."}
     assert _rows(ids, AuditEntry, col(AuditEntry.actor).startswith("staff_user:")) == []
@@ -160,9 +147,9 @@ def test_the_wrong_role_changes_nothing(api: tuple[TestClient, dict]) -> None:
 def test_a_person_added_is_stored_and_audited(api: tuple[TestClient, dict]) -> None:
     client, ids = api
 
-    made = client.post("/api/v1/people", headers=_as(ids["lead_token"]), json={
+    made = client.post("/api/v1/people", headers=bearer(ids["lead_token"]), json={
         "name": "  Cal   Reed ", "address": "07700 900123", "service_code": "willow1"})
-    telegram = client.post("/api/v1/people", headers=_as(ids["lead_token"]), json={
+    telegram = client.post("/api/v1/people", headers=bearer(ids["lead_token"]), json={
         "name": "Dee", "address": "telegram:123456789", "role": "staff"})
 
     assert made.status_code == 201
@@ -194,7 +181,7 @@ def test_a_person_who_cannot_be_added_gets_a_clear_reason(
 ) -> None:
     client, ids = api
 
-    response = client.post("/api/v1/people", headers=_as(ids["lead_token"]), json=body)
+    response = client.post("/api/v1/people", headers=bearer(ids["lead_token"]), json=body)
 
     assert response.status_code == 409
     assert says in response.json()["detail"]
@@ -205,7 +192,7 @@ def test_constituencies_and_services_are_added_and_audited(
     api: tuple[TestClient, dict]
 ) -> None:
     client, ids = api
-    lead = _as(ids["lead_token"])
+    lead = bearer(ids["lead_token"])
 
     place = client.post("/api/v1/constituencies", headers=lead, json={"name": " Hill  view "})
     home = client.post("/api/v1/services", headers=lead, json={
@@ -233,7 +220,7 @@ def test_setup_that_clashes_is_refused(api: tuple[TestClient, dict], path: str, 
                                        says: str) -> None:
     client, ids = api
 
-    response = client.post(path, headers=_as(ids["lead_token"]), json=body)
+    response = client.post(path, headers=bearer(ids["lead_token"]), json=body)
 
     assert response.status_code == 409
     assert says in response.json()["detail"]
@@ -244,7 +231,7 @@ def test_setup_that_clashes_is_refused(api: tuple[TestClient, dict], path: str, 
 def test_a_bad_join_code_is_not_valid_input(api: tuple[TestClient, dict]) -> None:
     client, ids = api
 
-    response = client.post("/api/v1/services", headers=_as(ids["lead_token"]), json={
+    response = client.post("/api/v1/services", headers=bearer(ids["lead_token"]), json={
         "name": "Oak", "constituency": "Riverside", "join_code": "no"})
 
     assert response.status_code == 422
@@ -254,7 +241,7 @@ def test_opening_a_survey_invites_its_audience_and_closing_it_stops_it(
     api: tuple[TestClient, dict]
 ) -> None:
     client, ids = api
-    lead, survey = _as(ids["lead_token"]), ids["survey"]
+    lead, survey = bearer(ids["lead_token"]), ids["survey"]
 
     opened = client.post(f"/api/v1/surveys/{survey}/open", headers=lead)
     invitations = _rows(ids, OutboxMessage,
@@ -284,7 +271,7 @@ def test_opening_a_survey_invites_its_audience_and_closing_it_stops_it(
 
 def test_an_election_runs_from_draft_to_announced(api: tuple[TestClient, dict]) -> None:
     client, ids = api
-    lead = _as(ids["lead_token"])
+    lead = bearer(ids["lead_token"])
 
     made = client.post("/api/v1/elections", headers=lead, json={
         "constituency": "Riverside", "seats": 1, "term_months": 12})
@@ -335,7 +322,7 @@ def test_an_election_runs_from_draft_to_announced(api: tuple[TestClient, dict]) 
 
 def test_election_steps_out_of_turn_are_refused(api: tuple[TestClient, dict]) -> None:
     client, ids = api
-    lead = _as(ids["lead_token"])
+    lead = bearer(ids["lead_token"])
     election = client.post("/api/v1/elections", headers=lead, json={
         "constituency": "Riverside", "seats": 2, "term_months": 6}).json()["id"]
 
@@ -371,10 +358,10 @@ def test_an_action_signed_off_by_its_owner_tells_who_asked(
     client, ids = api
     path = f"/api/v1/actions/{ids['action']}/done"
 
-    others = client.post(path, headers=_as(ids["jo_token"]), json={"note": "Done"})
-    done = client.post(path, headers=_as(ids["sam_token"]), json={"note": "Planted on Monday"})
-    again = client.post(path, headers=_as(ids["lead_token"]))
-    unknown = client.post("/api/v1/actions/42/done", headers=_as(ids["lead_token"]))
+    others = client.post(path, headers=bearer(ids["jo_token"]), json={"note": "Done"})
+    done = client.post(path, headers=bearer(ids["sam_token"]), json={"note": "Planted on Monday"})
+    again = client.post(path, headers=bearer(ids["lead_token"]))
+    unknown = client.post("/api/v1/actions/42/done", headers=bearer(ids["lead_token"]))
 
     assert others.status_code == 403
     assert done.status_code == 200
@@ -393,14 +380,14 @@ def test_an_action_signed_off_by_its_owner_tells_who_asked(
 def test_an_admin_may_sign_off_any_action(api: tuple[TestClient, dict]) -> None:
     client, ids = api
 
-    done = client.post(f"/api/v1/actions/{ids['action']}/done", headers=_as(ids["lead_token"]))
+    done = client.post(f"/api/v1/actions/{ids['action']}/done", headers=bearer(ids["lead_token"]))
 
     assert (done.status_code, done.json()["told"]) == (200, 1)
 
 
 def test_a_surgery_is_booked_and_cancelled(api: tuple[TestClient, dict]) -> None:
     client, ids = api
-    lead = _as(ids["lead_token"])
+    lead = bearer(ids["lead_token"])
 
     booked = client.post("/api/v1/surgeries", headers=lead, json={
         "mp_id": ids["mo"], "service_code": "willow1", "starts_at": "2026-12-01T14:00:00Z",
@@ -439,7 +426,7 @@ def test_a_surgery_that_cannot_be_booked_gets_a_clear_reason(
     body = {"mp_id": ids["mo"], "service_code": "WILLOW1",
             "starts_at": "2026-12-01T14:00:00Z"} | change
 
-    response = client.post("/api/v1/surgeries", headers=_as(ids["lead_token"]), json=body)
+    response = client.post("/api/v1/surgeries", headers=bearer(ids["lead_token"]), json=body)
 
     assert response.status_code == 409
     assert says in response.json()["detail"]
@@ -450,10 +437,10 @@ def test_a_failed_message_is_queued_again_once(api: tuple[TestClient, dict]) -> 
     client, ids = api
     path = f"/api/v1/messages/{ids['failed']}/retry"
 
-    retried = client.post(path, headers=_as(ids["jo_token"]))
+    retried = client.post(path, headers=bearer(ids["jo_token"]))
     message = _rows(ids, OutboxMessage, OutboxMessage.id == ids["failed"])[0]
-    again = client.post(path, headers=_as(ids["lead_token"]))
-    unknown = client.post("/api/v1/messages/4242/retry", headers=_as(ids["lead_token"]))
+    again = client.post(path, headers=bearer(ids["lead_token"]))
+    unknown = client.post("/api/v1/messages/4242/retry", headers=bearer(ids["lead_token"]))
 
     assert retried.json() == {"id": ids["failed"], "status": "queued"}
     assert (message.status, message.attempts, message.error) == ("queued", 0, None)

@@ -4,9 +4,7 @@ one is refused with nothing stored; on SQLite, and on PostgreSQL when it is conf
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +27,10 @@ from storage.tables import (
     Role,
     Survey,
 )
-from voicebank import accounts
-from voicebank.settings import ENV_PREFIX, load_settings
+from tests.voicebank.api_harness import NOW, add_accounts, bearer, clear_settings_environment
+from voicebank.settings import load_settings
 from voicebank.web.app import create_app
 
-NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-PASSWORD = "a long enough password"  # noqa: S105  (the tests' own)
 ROUTES = ["/api/v1/surveys", "/api/v1/surveys/from-template", "/api/v1/people/import",
           "/api/v1/polls"]
 SURVEY = """title: How is the food?
@@ -78,21 +74,15 @@ def _seed(engine: Engine) -> dict[str, Any]:
             ids[name.lower()] = people.add_person(
                 session=session, urns=[f"tel:+44770090000{n}"], now=NOW, name=name,
                 roles=roles, service_id=willow.id).id
-        for email, role, person in (("lead", "admin", None), ("jo", "staff", None),
-                                    ("mp", "mp", ids["mo"])):
-            accounts.add_user(session=session, email=f"{email}@example.org", name=email,
-                              role=role, password=PASSWORD, now=NOW, actor="test",
-                              person_id=person)
-            ids[f"{email}_token"] = accounts.create_token(
-                session=session, email=f"{email}@example.org", label="test", now=NOW)
+        ids.update(add_accounts(session, [("lead", "admin", None), ("jo", "staff", None),
+                                          ("mp", "mp", ids["mo"])]))
     return ids
 
 
 @pytest.fixture
 def api(database: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         ) -> Iterator[tuple[TestClient, dict]]:
-    for name in [n for n in os.environ if n.upper().startswith(ENV_PREFIX)]:
-        monkeypatch.delenv(name)
+    clear_settings_environment(monkeypatch)
     monkeypatch.chdir(tmp_path)
     ids = _seed(database)
     ids["engine"] = database
@@ -100,10 +90,6 @@ def api(database: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                              media_dir=str(tmp_path))
     with TestClient(create_app(settings, clock=ManualClock(NOW))) as client:
         yield client, ids
-
-
-def _as(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def _rows(ids: dict, model: Any, *where: Any) -> list[Any]:
@@ -127,7 +113,7 @@ def test_every_setup_route_refuses_a_request_without_a_token(
 ) -> None:
     client, ids = api
     for path in ROUTES:
-        for headers in ({}, _as("vb_not-a-token"), {"Authorization": "Basic abc"}):
+        for headers in ({}, bearer("vb_not-a-token"), {"Authorization": "Basic abc"}):
             response = client.post(path, headers=headers, json=BODIES[path])
             assert response.status_code == 401, path
             assert response.headers["www-authenticate"] == "Bearer"
@@ -138,7 +124,7 @@ def test_every_setup_route_refuses_a_request_without_a_token(
 def test_only_an_admin_token_sets_things_up(api: tuple[TestClient, dict], token: str) -> None:
     client, ids = api
     for path in ROUTES:
-        response = client.post(path, headers=_as(ids[f"{token}_token"]), json=BODIES[path])
+        response = client.post(path, headers=bearer(ids[f"{token}_token"]), json=BODIES[path])
         assert response.status_code == 403, path
         assert response.json() == {"detail": "This token's account cannot do that."}
     _nothing_set_up(ids)
@@ -149,7 +135,7 @@ def test_only_an_admin_token_sets_things_up(api: tuple[TestClient, dict], token:
 
 def test_a_survey_file_is_built_stored_and_listed(api: tuple[TestClient, dict]) -> None:
     client, ids = api
-    lead = _as(ids["lead_token"])
+    lead = bearer(ids["lead_token"])
 
     built = client.post("/api/v1/surveys", headers=lead, json={"yaml": SURVEY})
     listed = client.get("/api/v1/surveys", headers=lead)
@@ -174,9 +160,9 @@ def test_a_survey_file_is_built_stored_and_listed(api: tuple[TestClient, dict]) 
 def test_a_survey_is_built_from_a_template_as_a_draft(api: tuple[TestClient, dict]) -> None:
     client, ids = api
 
-    built = client.post("/api/v1/surveys/from-template", headers=_as(ids["lead_token"]),
+    built = client.post("/api/v1/surveys/from-template", headers=bearer(ids["lead_token"]),
                         json={"template": "smiley"})
-    unknown = client.post("/api/v1/surveys/from-template", headers=_as(ids["lead_token"]),
+    unknown = client.post("/api/v1/surveys/from-template", headers=bearer(ids["lead_token"]),
                           json={"template": "frowny"})
 
     assert built.status_code == 201
@@ -216,7 +202,7 @@ def test_a_survey_file_with_mistakes_says_where_and_stores_nothing(
 ) -> None:
     client, ids = api
 
-    response = client.post("/api/v1/surveys", headers=_as(ids["lead_token"]),
+    response = client.post("/api/v1/surveys", headers=bearer(ids["lead_token"]),
                            json={"yaml": text})
 
     assert response.status_code == 409
@@ -231,7 +217,7 @@ def test_every_mistake_in_a_survey_file_is_reported_a_line_each(
     text = ("title: Food\nopens: 2026-12-08 09:00\nclosses: 2026-12-01 09:00\nquestions:\n"
             "  - kind: choice\n    text: Which?\n    options: [{number: 1, label: Soup}]\n")
 
-    response = client.post("/api/v1/surveys", headers=_as(ids["lead_token"]),
+    response = client.post("/api/v1/surveys", headers=bearer(ids["lead_token"]),
                            json={"yaml": text})
 
     assert response.json()["detail"].splitlines() == [
@@ -246,7 +232,7 @@ def test_a_dry_run_reports_every_row_and_stores_nothing(api: tuple[TestClient, d
     client, ids = api
 
     response = client.post("/api/v1/people/import", params={"dry_run": "true"},
-                           headers=_as(ids["lead_token"]), json={"csv": PEOPLE})
+                           headers=bearer(ids["lead_token"]), json={"csv": PEOPLE})
 
     assert response.status_code == 200
     report = response.json()
@@ -266,7 +252,7 @@ def test_an_import_adds_the_good_rows_and_says_which_were_left_out(
     api: tuple[TestClient, dict]
 ) -> None:
     client, ids = api
-    lead = _as(ids["lead_token"])
+    lead = bearer(ids["lead_token"])
 
     response = client.post("/api/v1/people/import", headers=lead, json={"csv": PEOPLE})
     again = client.post("/api/v1/people/import", headers=lead, json={"csv": PEOPLE})
@@ -299,7 +285,7 @@ def test_a_file_that_is_not_a_list_of_people_adds_nobody(
 ) -> None:
     client, ids = api
 
-    response = client.post("/api/v1/people/import", headers=_as(ids["lead_token"]),
+    response = client.post("/api/v1/people/import", headers=bearer(ids["lead_token"]),
                            json={"csv": text})
 
     assert response.status_code == 409
@@ -314,7 +300,7 @@ def test_a_poll_is_created_with_its_options_and_can_be_opened(
     api: tuple[TestClient, dict]
 ) -> None:
     client, ids = api
-    lead = _as(ids["lead_token"])
+    lead = bearer(ids["lead_token"])
 
     made = client.post("/api/v1/polls", headers=lead, json=POLL)
     poll = made.json()["id"]
@@ -361,7 +347,7 @@ def test_a_poll_the_rules_refuse_gets_a_clear_reason(
 ) -> None:
     client, ids = api
 
-    response = client.post("/api/v1/polls", headers=_as(ids["lead_token"]), json=POLL | change)
+    response = client.post("/api/v1/polls", headers=bearer(ids["lead_token"]), json=POLL | change)
 
     assert response.status_code == 409
     assert says in response.json()["detail"]
@@ -370,7 +356,7 @@ def test_a_poll_the_rules_refuse_gets_a_clear_reason(
 
 def test_a_poll_may_go_to_a_service_constituency_or_role(api: tuple[TestClient, dict]) -> None:
     client, ids = api
-    made = {written: client.post("/api/v1/polls", headers=_as(ids["lead_token"]),
+    made = {written: client.post("/api/v1/polls", headers=bearer(ids["lead_token"]),
                                  json=POLL | {"electorate": written}).json()["electorate"]
             for written in ("everyone", "service:willow1", "constituency:Riverside",
                             "role:Staff", "MPs")}
