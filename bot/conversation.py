@@ -80,11 +80,15 @@ class Flow(Protocol):
 
     name: str
     keyword: str | None
-    first_step: str
     answered_where_asked: bool
     """A reply from another of the person's addresses than the one the question was asked
     on (``asked_on`` in the context) asks it again there instead of being taken as an
     answer: "1" on one phone must not confirm a choice made on the other."""
+
+    @property
+    def first_step(self) -> str:
+        """The step a flow starts at."""
+        ...
 
     def question(self, step: str, context: Mapping[str, Any], texts: Catalogue) -> Question:
         """The question ``step`` asks."""

@@ -132,14 +132,17 @@ class ConversationEngine:
         try:
             with transaction(self.database) as session:
                 lock_name(session, f"address:{address}")
-                message = inbox.next_unhandled(session=session, address=address)
-                if message is None:
+                # The oldest two: one to handle, the other says whether to come back. One
+                # that arrives meanwhile is handled by whoever took it in.
+                waiting = inbox.oldest_unhandled(session=session, address=address, count=2)
+                if not waiting:
                     return None
+                message = waiting[0]
                 message_id = message.id
                 now = self.clock.now()
                 person_id = self._handle(session, message, now)
                 inbox.mark_handled(session=session, message=message, person_id=person_id, now=now)
-                return inbox.next_unhandled(session=session, address=address) is not None
+                return len(waiting) > 1
         except Exception as error:
             if message_id is None:
                 raise
@@ -160,16 +163,17 @@ class ConversationEngine:
 
     def _handle(self, session: Session, message: InboxMessage, now: datetime) -> int | None:
         text = clean_text(message.text)
-        found = people.find_by_address(session=session, urn=message.address)
+        found = people.lock_by_address(session=session, urn=message.address)
         if found is None:
             return self._onboard(session, message, text, now)
-        assert found[0].id is not None
-        person = people.lock_person(session=session, person_id=found[0].id)
+        person, address = found
         assert person.id is not None
-        if people.reactivate_address(session=session, address=found[1]):
+        if people.reactivate_address(session=session, address=address):
             record_audit(session=session, actor=f"person:{person.id}", action="address.reactivated",
                          subject=message.address, at=now)
-        profile = people.profile_of(session=session, person_id=person.id)
+        # Kept to the end of the turn: what it holds stays in the session for what follows.
+        around = people.surroundings_of(session=session, person=person)
+        profile = around.profile
         script = self._script(person.language)
         view = PersonView(
             id=person.id,
@@ -177,7 +181,7 @@ class ConversationEngine:
             easy_words=profile.easy_words,
             supporter=profile.supporter_name,
         )
-        saved = conversations.load_conversation(session=session, person_id=person.id)
+        saved = around.conversation
         pending = (
             Pending(saved.flow, saved.step, dict(saved.context), saved.misses) if saved else None
         )
@@ -197,7 +201,8 @@ class ConversationEngine:
         if voting:
             message.text = election_turns.BALLOT_TEXT  # the voter's words are not kept
             turn = replace(turn, say=tuple(replace(m, sensitive=True) for m in turn.say))
-        facts, said = self._perform(session, turn.effects, person, message, script, now)
+        facts, said = self._perform(session, turn.effects, person, profile, message, script,
+                                    now)
         next_question = turn.next
         if next_question is not None and facts:
             next_question = replace(next_question, context={**next_question.context, **facts})
@@ -261,6 +266,7 @@ class ConversationEngine:
         session: Session,
         effects: Iterable[Effect],
         person: Person,
+        profile: CommunicationProfile,
         message: InboxMessage,
         script: Script,
         now: datetime,
@@ -325,7 +331,7 @@ class ConversationEngine:
                     said.extend(election_turns.record(
                         session=session, person=person, effect=effect, media=message.media,
                         texts=script.texts, now=now,
-                        easy=people.profile_of(session=session, person_id=person.id).easy_words,
+                        easy=profile.easy_words,
                     ))
                 case _:
                     raise TypeError(f"no way to record {effect!r}")
@@ -349,11 +355,15 @@ class ConversationEngine:
     @staticmethod
     def _surgery_flow(session: Session, person: Person, now: datetime) -> SurgeryFlow:
         assert person.id is not None
-        surgery = surgeries.surgery_to_log(session=session, mp_id=person.id, now=now)
-        if surgery is None:
-            return SurgeryFlow()
-        return SurgeryFlow(surgery_id=surgery.id,
-                           service=surgeries.service_name(session, surgery.service_id))
+        mp_id = person.id
+
+        def find() -> tuple[int | None, str]:
+            surgery = surgeries.surgery_to_log(session=session, mp_id=mp_id, now=now)
+            if surgery is None:
+                return None, ""
+            return surgery.id, surgeries.service_name(session, surgery.service_id)
+
+        return SurgeryFlow(find=find)
 
     @staticmethod
     def _complete(session: Session, person: Person, action_id: int, note: str,
@@ -429,4 +439,5 @@ class ConversationEngine:
                 in_reply_to=message.id,
                 sensitive=shaped.sensitive,
                 now=now,
+                flush=False,  # inserted with the rest of the turn when it commits
             )

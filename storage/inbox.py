@@ -57,12 +57,18 @@ def store_inbound(
 
 def next_unhandled(*, session: Session, address: str) -> InboxMessage | None:
     """The oldest message from ``address`` not yet handled: one person's messages go in order."""
-    return session.exec(
+    return next(iter(oldest_unhandled(session=session, address=address, count=1)), None)
+
+
+def oldest_unhandled(*, session: Session, address: str, count: int) -> list[InboxMessage]:
+    """Up to ``count`` of the oldest messages from ``address`` not yet handled, oldest first:
+    the engine asks for two, to handle one and know whether another is waiting."""
+    return list(session.exec(
         select(InboxMessage)
         .where(InboxMessage.address == address, InboxMessage.status == InboxStatus.RECEIVED)
         .order_by(col(InboxMessage.id))
-        .limit(1)
-    ).first()
+        .limit(count)
+    ))
 
 
 def addresses_waiting(*, session: Session, limit: int = 100) -> list[str]:

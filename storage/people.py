@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -11,6 +12,7 @@ from storage.tables import (
     Address,
     CommunicationProfile,
     Constituency,
+    Conversation,
     Person,
     PersonRole,
     Role,
@@ -27,12 +29,49 @@ def find_by_address(*, session: Session, urn: str) -> tuple[Person, Address] | N
     return (row[0], row[1]) if row else None
 
 
-def lock_person(*, session: Session, person_id: int) -> Person:
-    """Load a person and, on PostgreSQL, hold their row until the transaction ends."""
-    person = session.exec(
-        select(Person).where(Person.id == person_id).with_for_update()
+def lock_by_address(*, session: Session, urn: str) -> tuple[Person, Address] | None:
+    """The person an address belongs to, and the address, or None for a stranger; on
+    PostgreSQL the person's row is held until the transaction ends, so two workers with
+    messages from two of their phones take turns."""
+    row = session.exec(
+        select(Person, Address).join(Address, col(Address.person_id) == col(Person.id))
+        .where(Address.urn == urn).with_for_update(of=Person)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+@dataclass(frozen=True)
+class Surroundings:
+    """What handling a message needs of a person besides the person: how to write to them,
+    the question they were asked (None if none) and their service (None if none).
+
+    Holding these keeps them in the session, so a later ``session.get`` of one of them
+    finds it there instead of asking the database again."""
+
+    profile: CommunicationProfile
+    conversation: Conversation | None
+    service: Service | None
+
+
+def surroundings_of(*, session: Session, person: Person) -> Surroundings:
+    """The person's profile (the defaults when none was recorded), pending question and
+    service, in one query. Read after the person is locked, so it sees what the worker
+    before us committed."""
+    assert person.id is not None
+    row = session.exec(
+        select(CommunicationProfile, Conversation, Service)
+        .select_from(Person)
+        .outerjoin(CommunicationProfile,
+                   col(CommunicationProfile.person_id) == col(Person.id))
+        .outerjoin(Conversation, col(Conversation.person_id) == col(Person.id))
+        .outerjoin(Service, col(Service.id) == col(Person.service_id))
+        .where(Person.id == person.id)
     ).one()
-    return person
+    profile, conversation, service = row
+    return Surroundings(
+        profile=profile if profile is not None else CommunicationProfile(person_id=person.id),
+        conversation=conversation, service=service,
+    )
 
 
 def service_by_join_code(*, session: Session, code: str) -> Service | None:

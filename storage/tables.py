@@ -6,6 +6,7 @@ strings rather than database enums, so adding one is a code change, not a migrat
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
@@ -282,6 +283,10 @@ class Survey(SQLModel, table=True):
     )
     created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
     opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    definition_key: str = Field(default_factory=lambda: uuid.uuid4().hex, max_length=32,
+                                sa_column_kwargs={"server_default": ""})
+    """New for every survey saved: its questions, written once and never changed, can be
+    kept in memory under it (surveys saved before it existed have "" and are not)."""
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 

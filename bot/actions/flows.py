@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,15 +29,37 @@ class FinishSurgeryLog:
 
 
 class SurgeryFlow(PlainFlow):
-    """Built per turn with the MP's surgery to write up, if there is one."""
+    """Built per turn with the MP's surgery to write up, if there is one.
+
+    ``find`` looks that surgery up, as (surgery id, service name), and is called only when
+    the turn reaches this flow: most messages never do, and spare the query.
+    """
 
     name = SURGERY
     keyword: str | None = "surgery"
 
-    def __init__(self, *, surgery_id: int | None = None, service: str = "") -> None:
-        self.surgery_id = surgery_id
-        self.service = service
-        self.first_step = HEARD if surgery_id is not None else NONE_STEP
+    def __init__(self, *, surgery_id: int | None = None, service: str = "",
+                 find: Callable[[], tuple[int | None, str]] | None = None) -> None:
+        self._found: tuple[int | None, str] | None = None if find else (surgery_id, service)
+        self._find = find
+
+    def _surgery(self) -> tuple[int | None, str]:
+        if self._found is None:
+            assert self._find is not None
+            self._found = self._find()
+        return self._found
+
+    @property
+    def surgery_id(self) -> int | None:
+        return self._surgery()[0]
+
+    @property
+    def service(self) -> str:
+        return self._surgery()[1]
+
+    @property
+    def first_step(self) -> str:
+        return HEARD if self.surgery_id is not None else NONE_STEP
 
     def unavailable(self, texts: Catalogue, *, easy: bool) -> str | None:
         return texts.text("surgery.none", easy=easy) if self.surgery_id is None else None

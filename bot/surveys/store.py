@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -68,12 +70,62 @@ def save_survey(*, session: Session, survey: SurveyDef, now: datetime) -> int:
     return row.id
 
 
-def load_survey(*, session: Session, survey_id: int) -> SurveyDef | None:
+QUESTIONS_KEPT = 64
+"""How many surveys' questions a process keeps in memory once loaded."""
+_questions_kept: OrderedDict[tuple[int, str], tuple[QuestionDef, ...]] = OrderedDict()
+_keeping = threading.Lock()
+
+
+def load_survey(*, session: Session, survey_id: int, row: Survey | None = None
+                ) -> SurveyDef | None:
     """The survey as plain data, with its id, its questions' ids and its status; None if
-    there is no such survey."""
-    row = session.get(Survey, survey_id)
+    there is no such survey. ``row`` is the survey's row when the caller has it already."""
+    if row is None:
+        row = session.get(Survey, survey_id)
     if row is None:
         return None
+    return SurveyDef(
+        id=row.id,
+        title=row.title,
+        intro=row.intro,
+        status=row.status,
+        audience=Audience(kind=AudienceKind(row.audience_kind), value=row.audience_value),
+        opens_at=row.opens_at,
+        closes_at=row.closes_at,
+        anonymous=row.anonymous,
+        dont_know=row.dont_know,
+        reminders=tuple(timedelta(seconds=seconds) for seconds in row.reminders),
+        translations=_plain(row.translations),
+        questions=survey_questions(session=session, row=row),
+    )
+
+
+def survey_questions(*, session: Session, row: Survey) -> tuple[QuestionDef, ...]:
+    """The survey's questions with their options, in order.
+
+    Questions and options are written once, when a survey is saved, and never changed, so
+    an opened survey's are kept in memory, under the key the survey was saved with, and
+    every message answering it spares two queries. A survey not yet opened is read each
+    time: the transaction saving it may still be undone.
+    """
+    assert row.id is not None
+    key = (row.id, row.definition_key) if row.opened_at and row.definition_key else None
+    if key is not None:
+        with _keeping:
+            kept = _questions_kept.get(key)
+            if kept is not None:
+                _questions_kept.move_to_end(key)
+                return kept
+    questions = _read_questions(session, row.id)
+    if key is not None:
+        with _keeping:
+            _questions_kept[key] = questions
+            while len(_questions_kept) > QUESTIONS_KEPT:
+                _questions_kept.popitem(last=False)
+    return questions
+
+
+def _read_questions(session: Session, survey_id: int) -> tuple[QuestionDef, ...]:
     question_rows = session.exec(
         select(SurveyQuestion).where(SurveyQuestion.survey_id == survey_id)
         .order_by(col(SurveyQuestion.position))
@@ -88,31 +140,18 @@ def load_survey(*, session: Session, survey_id: int) -> SurveyDef | None:
             number=option.number, label=option.label, value=option.value, emoji=option.emoji,
             picture=option.picture, labels=dict(option.translations),
         ))
-    return SurveyDef(
-        id=row.id,
-        title=row.title,
-        intro=row.intro,
-        status=row.status,
-        audience=Audience(kind=AudienceKind(row.audience_kind), value=row.audience_value),
-        opens_at=row.opens_at,
-        closes_at=row.closes_at,
-        anonymous=row.anonymous,
-        dont_know=row.dont_know,
-        reminders=tuple(timedelta(seconds=seconds) for seconds in row.reminders),
-        translations=_plain(row.translations),
-        questions=tuple(
-            QuestionDef(
-                id=q.id,
-                position=q.position,
-                kind=Kind(q.kind),
-                text=q.text,
-                simpler=q.simpler,
-                standard=q.standard,
-                options=tuple(options.get(q.id, ())) if q.id is not None else (),
-                translations=_plain(q.translations),
-            )
-            for q in question_rows
-        ),
+    return tuple(
+        QuestionDef(
+            id=q.id,
+            position=q.position,
+            kind=Kind(q.kind),
+            text=q.text,
+            simpler=q.simpler,
+            standard=q.standard,
+            options=tuple(options.get(q.id, ())) if q.id is not None else (),
+            translations=_plain(q.translations),
+        )
+        for q in question_rows
     )
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot.conversation import Effect, Pending
 from bot.messages import Outgoing
@@ -28,7 +28,7 @@ from bot.surveys.flow import (
     parse_step,
     step_for,
 )
-from bot.surveys.store import load_survey
+from bot.surveys.store import load_survey, survey_questions
 from storage import survey_progress
 from storage.tables import (
     ParticipantStatus,
@@ -36,7 +36,6 @@ from storage.tables import (
     Service,
     Survey,
     SurveyParticipant,
-    SurveyQuestion,
     SurveyStatus,
 )
 
@@ -49,6 +48,9 @@ class SurveyTurn:
     pending_closed: bool = False
     drop_pending: bool = False
     """The pending survey question is gone (closed, finished or left): ask nothing of it."""
+    open: tuple[tuple[Survey, SurveyParticipant], ...] = ()
+    """The open surveys the person is part of, with their progress: held for the turn, so
+    recording an answer finds them in the session instead of asking again."""
 
 
 @dataclass
@@ -71,8 +73,9 @@ def prepare(*, session: Session, person: Person, pending: Pending | None) -> Sur
     if pending is not None and pending.flow == SURVEY:
         parsed = parse_step(pending.step)
         survey_id = parsed[0] if parsed else None
-        if survey_id is not None and any(row.id == survey_id for row, _ in waiting):
-            loaded = load_survey(session=session, survey_id=survey_id)
+        pending_row = next((row for row, _ in waiting if row.id == survey_id), None)
+        if survey_id is not None and pending_row is not None:
+            loaded = load_survey(session=session, survey_id=survey_id, row=pending_row)
             if loaded is not None:
                 surveys[survey_id] = loaded
         else:
@@ -82,7 +85,7 @@ def prepare(*, session: Session, person: Person, pending: Pending | None) -> Sur
     next_up = None
     for row, progress in waiting:
         assert row.id is not None
-        survey = surveys.get(row.id) or load_survey(session=session, survey_id=row.id)
+        survey = surveys.get(row.id) or load_survey(session=session, survey_id=row.id, row=row)
         if survey is None:
             continue
         surveys[row.id] = survey
@@ -91,7 +94,7 @@ def prepare(*, session: Session, person: Person, pending: Pending | None) -> Sur
             next_up = step_for(row.id, position)
             break
     flow = SurveyFlow(surveys=surveys, language=person.language, next_up=next_up)
-    return SurveyTurn(flow=flow, pending_closed=closed, drop_pending=drop)
+    return SurveyTurn(flow=flow, pending_closed=closed, drop_pending=drop, open=tuple(waiting))
 
 
 def record(*, session: Session, person: Person, effect: Effect, now: datetime) -> None:
@@ -110,13 +113,13 @@ def record(*, session: Session, person: Person, effect: Effect, now: datetime) -
         return
     match effect:
         case RecordSurveyAnswer(position=position) if position > progress.position:
-            question = session.exec(select(SurveyQuestion).where(
-                SurveyQuestion.survey_id == survey_id, SurveyQuestion.position == position
-            )).one()
-            assert question.id is not None
+            question_id = next(question.id for question in
+                               survey_questions(session=session, row=row)
+                               if question.position == position)
+            assert question_id is not None
             service = session.get(Service, person.service_id) if person.service_id else None
             survey_progress.record_answer(
-                session=session, survey=row, question_id=question.id, person=person,
+                session=session, survey=row, question_id=question_id, person=person,
                 constituency_id=service.constituency_id if service else None,
                 option_number=effect.option_number, value=effect.value, text=effect.text,
                 now=now,
@@ -150,7 +153,7 @@ def offer_next(
         assert row.id is not None
         if not finished and progress.status != ParticipantStatus.ANSWERING:
             continue
-        survey = load_survey(session=session, survey_id=row.id)
+        survey = load_survey(session=session, survey_id=row.id, row=row)
         if survey is None:
             continue
         position = _next_position(survey, progress)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -19,7 +22,7 @@ from bot.surveys.definition import Audience, AudienceKind, OptionDef, QuestionDe
 from bot.surveys.invitations import close_survey, open_survey, survey_tick
 from bot.surveys.store import save_survey
 from storage import people
-from storage.database import transaction
+from storage.database import create_database_engine, transaction
 from storage.tables import (
     Conversation,
     OutboxMessage,
@@ -435,3 +438,78 @@ def test_people_are_asked_in_their_own_language_where_the_survey_has_it(
     assert "2 🙁 Not good" in in_welsh[1], "no translation: the original label"
     assert "How are things?" in in_english[0]
     assert "1 😀 Good" in in_english[1]
+
+
+class TablesRead:
+    """The tables each SELECT the engine sends reads from, while counting."""
+
+    def __init__(self, database: Engine) -> None:
+        self.database = database
+        self.reads: list[set[str]] = []
+        event.listen(database, "before_cursor_execute", self._seen)
+
+    def _seen(self, _connection: object, _cursor: object, statement: str, *_rest: object
+              ) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            self.reads.append(set(re.findall(r"\b(?:FROM|JOIN) (\w+)", statement)))
+
+    def close(self) -> None:
+        event.remove(self.database, "before_cursor_execute", self._seen)
+
+    def reading(self, table: str) -> int:
+        return sum(table in tables for tables in self.reads)
+
+
+def test_answers_to_an_open_survey_are_taken_without_reading_its_questions_again(
+    database: Engine, engine: ConversationEngine, clock: ManualClock, org: dict[str, int]
+) -> None:
+    _open(database, clock, _save(database, clock, how_are_things()))
+    ann, bob = Person(engine, ANN), Person(engine, "tel:+447700900101")
+    assert "Question 2 of 3" in ann.says("good")[0]  # the first answer reads the questions
+    tables = TablesRead(database)
+    try:
+        assert "Question 3 of 3" in ann.says("yes")[0]
+        assert "Question 2 of 3" in bob.says("ok")[0]
+    finally:
+        tables.close()
+
+    assert [a.value for a in _answers(database)] == ["good", "yes", "ok"]
+    assert tables.reading("survey_question") == 0, "kept in memory once the survey opened"
+    assert tables.reading("survey_option") == 0
+    assert tables.reading("surgery") == 0, "only an MP's SURGERY turn looks for a surgery"
+    assert tables.reading("person") == 4, "per answer: the sender locked, then what is theirs"
+
+
+def test_a_survey_saved_anew_under_an_id_seen_before_is_asked_with_its_own_questions(
+    sqlite_template: Path, tmp_path: Path, clock: ManualClock
+) -> None:
+    """Two databases (or one emptied and filled again) can hold a survey 1 saved and opened
+    at the same moment; the questions kept in memory for one are never asked in the other."""
+    asked = []
+    for name, question in (("first", "How is your home?"), ("second", "How is your day?")):
+        path = tmp_path / f"{name}.db"
+        shutil.copy(sqlite_template, path)
+        database = create_database_engine(f"sqlite:///{path}")
+        try:
+            with transaction(database) as session:
+                riverside = people.add_constituency(session=session, name="Riverside")
+                willow = people.add_service(session=session, name="Willow House",
+                                            constituency_id=riverside.id or 0,
+                                            join_code="WILLOW1")
+                people.add_person(session=session, urns=[ANN], now=clock.now(),
+                                  service_id=willow.id)
+            survey = how_are_things(questions=(
+                QuestionDef(position=1, kind=Kind.SCALE, text="Are you well?", options=SMILEY),
+                QuestionDef(position=2, kind=Kind.TEXT, text=question),
+            ))
+            survey_id = _save(database, clock, survey)
+            _open(database, clock, survey_id)
+            asked.append((survey_id, Person(ConversationEngine(database=database, clock=clock),
+                                            ANN).says("good")))
+        finally:
+            database.dispose()
+
+    assert asked == [
+        (1, ["Question 2 of 2\nHow is your home?"]),
+        (1, ["Question 2 of 2\nHow is your day?"]),
+    ]
