@@ -88,10 +88,10 @@ class ConversationEngine:
     def receive_many(self, inbounds: Sequence[Inbound]) -> list[int | None]:
         """Store several messages in one transaction (what arrived together); for each, its
         inbox id, or None when that delivery was already stored."""
-        with transaction(self.database) as session:
+        with self.database.begin() as connection:
             return [
                 inbox.store_inbound(
-                    session=session,
+                    session=connection,
                     channel=inbound.channel,
                     provider_id=inbound.provider_id,
                     address=inbound.address,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Table, event, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -80,15 +81,25 @@ def lock_name(session: Session, name: str) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": advisory_key(name)})
 
 
-def insert_unless_present(session: Session, table: Table, values: dict[str, Any]) -> Any:
+def insert_unless_present(runner: Session | Connection, table: Table,
+                          values: dict[str, Any]) -> Any:
     """``INSERT … ON CONFLICT DO NOTHING RETURNING id``: the new row's id, or None when a
-    row with the same unique key is already there (a provider's repeat, say)."""
-    dialect = session.get_bind().dialect.name
-    statement: sqlite.Insert | postgresql.Insert
+    row with the same unique key is already there (a provider's repeat, say).
+
+    ``runner`` is a session or, where no objects are wanted (the inbox taking in messages),
+    a plain connection, which spares the session's bookkeeping."""
+    dialect = runner.dialect if isinstance(runner, Connection) else runner.get_bind().dialect
+    statement = _insert_unless_present(dialect.name, table)
+    if dialect.name in ("postgresql", "sqlite"):
+        return runner.execute(statement, values).scalar_one_or_none()
+    return runner.execute(statement, values).scalar_one()
+
+
+@functools.cache
+def _insert_unless_present(dialect: str, table: Table) -> Any:
+    """The statement, built once per table (its values are bound when it runs)."""
     if dialect == "postgresql":
-        statement = postgresql.insert(table).values(**values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        statement = sqlite.insert(table).values(**values).on_conflict_do_nothing()
-    else:
-        return session.execute(insert(table).values(**values).returning(table.c.id)).scalar_one()
-    return session.execute(statement.returning(table.c.id)).scalar_one_or_none()
+        return postgresql.insert(table).on_conflict_do_nothing().returning(table.c.id)
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing().returning(table.c.id)
+    return insert(table).returning(table.c.id)

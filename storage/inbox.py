@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 
 from sqlalchemy import func
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
 from storage.database import insert_unless_present
@@ -26,7 +27,7 @@ def storable_text(text: str) -> str:
 
 def store_inbound(
     *,
-    session: Session,
+    session: Session | Connection,
     channel: str,
     provider_id: str,
     address: str,
