@@ -79,6 +79,23 @@ def test_twilios_signature_for_this_url_and_form_is_valid() -> None:
 
 
 @pytest.mark.parametrize(
+    ("signed", "ours"),
+    [
+        ("https://voicebank.example:443/sms/twilio", URL),
+        (URL, "https://voicebank.example:443/sms/twilio"),
+    ],
+)
+def test_a_signature_for_the_url_with_or_without_its_port_is_valid(signed: str, ours: str
+                                                                   ) -> None:
+    """Twilio does not always sign the URL as it was configured: with the port or without."""
+    form = inbound_form()
+    signature = twilio_signature(TEST_AUTH_TOKEN, signed, form)
+
+    assert signature_is_valid(auth_token=TEST_AUTH_TOKEN, url=ours, params=form,
+                              signature=signature) is True
+
+
+@pytest.mark.parametrize(
     "url",
     [
         "https://voicebank.example/sms/twilio/status",
