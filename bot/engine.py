@@ -88,20 +88,20 @@ class ConversationEngine:
     def receive_many(self, inbounds: Sequence[Inbound]) -> list[int | None]:
         """Store several messages in one transaction (what arrived together); for each, its
         inbox id, or None when that delivery was already stored."""
+        rows = [
+            inbox.arriving(
+                channel=inbound.channel,
+                provider_id=inbound.provider_id,
+                address=inbound.address,
+                text=inbound.text,
+                media=list(inbound.media),
+                received_at=inbound.received_at,
+                provider_answered=inbound.provider_answered,
+            )
+            for inbound in inbounds
+        ]
         with self.database.begin() as connection:
-            return [
-                inbox.store_inbound(
-                    session=connection,
-                    channel=inbound.channel,
-                    provider_id=inbound.provider_id,
-                    address=inbound.address,
-                    text=inbound.text,
-                    media=list(inbound.media),
-                    received_at=inbound.received_at,
-                    provider_answered=inbound.provider_answered,
-                )
-                for inbound in inbounds
-            ]
+            return inbox.store_many(connection=connection, rows=rows)
 
     def handle_waiting(self, address: str) -> int:
         """Handle every stored message from ``address`` not yet handled, oldest first."""

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Table, func
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
@@ -41,7 +45,25 @@ def store_inbound(
     The insert is ``ON CONFLICT DO NOTHING`` on (channel, provider id), so a provider's
     retry of the same message is acknowledged and dropped without an error.
     """
-    values = {
+    values = arriving(channel=channel, provider_id=provider_id, address=address, text=text,
+                      received_at=received_at, media=media, provider_answered=provider_answered)
+    table = InboxMessage.__table__  # type: ignore[attr-defined]
+    found: int | None = insert_unless_present(session, table, values)
+    return found
+
+
+def arriving(
+    *,
+    channel: str,
+    provider_id: str,
+    address: str,
+    text: str,
+    received_at: datetime,
+    media: list[str] | None = None,
+    provider_answered: bool = False,
+) -> dict[str, Any]:
+    """The inbox row for a message as it arrives, ready to insert."""
+    return {
         "channel": channel,
         "provider_id": provider_id,
         "address": address,
@@ -51,9 +73,35 @@ def store_inbound(
         "provider_answered": provider_answered,
         "status": InboxStatus.RECEIVED,
     }
+
+
+def store_many(*, connection: Connection, rows: Sequence[dict[str, Any]]) -> list[int | None]:
+    """Store messages that arrived together (rows from :func:`arriving`), as few statements
+    as the driver allows; for each, its inbox id, or None if this delivery was seen before
+    (also when the same delivery comes twice among ``rows``: the first is stored)."""
+    if not rows:
+        return []
     table = InboxMessage.__table__  # type: ignore[attr-defined]
-    found: int | None = insert_unless_present(session, table, values)
-    return found
+    stored = {
+        (channel, provider_id): inbox_id
+        for inbox_id, channel, provider_id in connection.execute(
+            _store_many(connection.dialect.name, table), list(rows))
+    }
+    ids: list[int | None] = []
+    for row in rows:
+        # The first of two rows for one delivery takes its id; the repeat gets None.
+        ids.append(stored.pop((row["channel"], row["provider_id"]), None))
+    return ids
+
+
+@functools.cache
+def _store_many(dialect: str, table: Table) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING id, channel, provider_id``, built once:
+    SQLAlchemy sends many rows as one multi-row insert, and the keys returned say which
+    rows were new."""
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return insert.on_conflict_do_nothing().returning(
+        table.c.id, table.c.channel, table.c.provider_id)
 
 
 def next_unhandled(*, session: Session, address: str) -> InboxMessage | None:

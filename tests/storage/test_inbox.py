@@ -79,6 +79,34 @@ def test_a_repeated_delivery_is_dropped(database: Engine, clock: ManualClock) ->
     assert [row.id for row in _rows(database)] == [first]
 
 
+def test_messages_arriving_together_are_stored_in_one_go_each_delivery_once(
+    database: Engine, clock: ManualClock
+) -> None:
+    earlier = _store(database, clock, provider_id="SM0001", text="1")
+    arrived = [
+        inbox.arriving(channel=channel, provider_id=provider_id, address=address, text=text,
+                       received_at=clock.now())
+        for channel, provider_id, address, text in [
+            ("sms", "SM0002", ANN, "2"),
+            ("sms", "SM0001", ANN, "1"),       # stored before: a provider's retry
+            ("telegram", "SM0002", BOB, "yes"),  # the same id on another channel is new
+            ("sms", "SM0003", CAT, "😀"),
+            ("sms", "SM0002", ANN, "2"),       # twice in one batch: stored once
+        ]
+    ]
+
+    with database.begin() as connection:
+        ids = inbox.store_many(connection=connection, rows=arrived)
+
+    rows = _rows(database)
+    assert [(row.channel, row.provider_id, row.text) for row in rows] == [
+        ("sms", "SM0001", "1"), ("sms", "SM0002", "2"), ("telegram", "SM0002", "yes"),
+        ("sms", "SM0003", "😀"),
+    ]
+    assert ids == [rows[1].id, None, rows[2].id, rows[3].id, None]
+    assert earlier == rows[0].id
+
+
 def test_the_same_provider_id_on_another_channel_is_a_new_message(
     database: Engine, clock: ManualClock
 ) -> None:
