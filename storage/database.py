@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Table, event, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -81,25 +81,20 @@ def lock_name(session: Session, name: str) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": advisory_key(name)})
 
 
-def insert_unless_present(runner: Session | Connection, table: Table,
-                          values: dict[str, Any]) -> Any:
+def insert_unless_present(session: Session, table: Table, values: dict[str, Any]) -> Any:
     """``INSERT … ON CONFLICT DO NOTHING RETURNING id``: the new row's id, or None when a
-    row with the same unique key is already there (a provider's repeat, say).
-
-    ``runner`` is a session or, where no objects are wanted (the inbox taking in messages),
-    a plain connection, which spares the session's bookkeeping."""
-    dialect = runner.dialect if isinstance(runner, Connection) else runner.get_bind().dialect
-    statement = _insert_unless_present(dialect.name, table)
-    if dialect.name in ("postgresql", "sqlite"):
-        return runner.execute(statement, values).scalar_one_or_none()
-    return runner.execute(statement, values).scalar_one()
+    row with the same unique key is already there (a provider's repeat, say)."""
+    statement = insert_ignoring_repeats(session.get_bind().dialect.name, table, "id")
+    return session.execute(statement, values).scalar_one_or_none()
 
 
 @functools.cache
-def _insert_unless_present(dialect: str, table: Table) -> Any:
-    """The statement, built once per table (its values are bound when it runs)."""
+def insert_ignoring_repeats(dialect: str, table: Table, *returning: str) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING`` the ``returning`` columns, built once
+    per table (the values are bound when it runs, one row or many)."""
+    columns = [table.c[name] for name in returning]
     if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing().returning(table.c.id)
+        return postgresql.insert(table).on_conflict_do_nothing().returning(*columns)
     if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing().returning(table.c.id)
-    return insert(table).returning(table.c.id)
+        return sqlite.insert(table).on_conflict_do_nothing().returning(*columns)
+    return insert(table).returning(*columns)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
-from storage.database import insert_unless_present
+from storage.database import insert_ignoring_repeats
 from storage.tables import InboxMessage, InboxStatus
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -29,27 +27,14 @@ def storable_text(text: str) -> str:
     return _LONE_SURROGATE.sub("\ufffd", text.replace("\x00", ""))
 
 
-def store_inbound(
-    *,
-    session: Session | Connection,
-    channel: str,
-    provider_id: str,
-    address: str,
-    text: str,
-    received_at: datetime,
-    media: list[str] | None = None,
-    provider_answered: bool = False,
-) -> int | None:
-    """Store a message and return its inbox id, or None if this delivery was seen before.
+def store_inbound(*, session: Session, row: dict[str, Any]) -> int | None:
+    """Store one message (a row from :func:`arriving`) in the session's transaction; its
+    inbox id, or None if this delivery was seen before.
 
     The insert is ``ON CONFLICT DO NOTHING`` on (channel, provider id), so a provider's
     retry of the same message is acknowledged and dropped without an error.
     """
-    values = arriving(channel=channel, provider_id=provider_id, address=address, text=text,
-                      received_at=received_at, media=media, provider_answered=provider_answered)
-    table = InboxMessage.__table__  # type: ignore[attr-defined]
-    found: int | None = insert_unless_present(session, table, values)
-    return found
+    return store_many(connection=session.connection(), rows=[row])[0]
 
 
 def arriving(
@@ -76,37 +61,22 @@ def arriving(
 
 
 def store_many(*, connection: Connection, rows: Sequence[dict[str, Any]]) -> list[int | None]:
-    """Store messages that arrived together (rows from :func:`arriving`), as few statements
-    as the driver allows; for each, its inbox id, or None if this delivery was seen before
-    (also when the same delivery comes twice among ``rows``: the first is stored)."""
+    """Store messages that arrived together (rows from :func:`arriving`): SQLAlchemy sends
+    them as one multi-row insert, and the keys it returns say which rows were new. For each,
+    its inbox id, or None if this delivery was seen before (also when the same delivery
+    comes twice among ``rows``: the first is stored)."""
     if not rows:
         return []
     table = InboxMessage.__table__  # type: ignore[attr-defined]
     stored = {
         (channel, provider_id): inbox_id
         for inbox_id, channel, provider_id in connection.execute(
-            _store_many(connection.dialect.name, table), list(rows))
+            insert_ignoring_repeats(connection.dialect.name, table, "id", "channel",
+                                    "provider_id"),
+            list(rows))
     }
-    ids: list[int | None] = []
-    for row in rows:
-        # The first of two rows for one delivery takes its id; the repeat gets None.
-        ids.append(stored.pop((row["channel"], row["provider_id"]), None))
-    return ids
-
-
-@functools.cache
-def _store_many(dialect: str, table: Table) -> Any:
-    """``INSERT … ON CONFLICT DO NOTHING RETURNING id, channel, provider_id``, built once:
-    SQLAlchemy sends many rows as one multi-row insert, and the keys returned say which
-    rows were new."""
-    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    return insert.on_conflict_do_nothing().returning(
-        table.c.id, table.c.channel, table.c.provider_id)
-
-
-def next_unhandled(*, session: Session, address: str) -> InboxMessage | None:
-    """The oldest message from ``address`` not yet handled: one person's messages go in order."""
-    return next(iter(oldest_unhandled(session=session, address=address, count=1)), None)
+    # The first of two rows for one delivery takes its id; the repeat gets None.
+    return [stored.pop((row["channel"], row["provider_id"]), None) for row in rows]
 
 
 def oldest_unhandled(*, session: Session, address: str, count: int) -> list[InboxMessage]:

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from bot.clock import ManualClock
 from storage import inbox
@@ -30,14 +30,18 @@ def _store(
     """Store one message a second after the last, as a channel would."""
     clock.advance(timedelta(seconds=1))
     with transaction(database) as session:
-        return inbox.store_inbound(
-            session=session,
+        return inbox.store_inbound(session=session, row=inbox.arriving(
             channel=channel,
             provider_id=provider_id or f"{channel}-{clock.now().timestamp()}",
             address=address,
             text=text,
             received_at=clock.now(),
-        )
+        ))
+
+
+def _oldest(session: Session, address: str) -> InboxMessage | None:
+    waiting = inbox.oldest_unhandled(session=session, address=address, count=1)
+    return waiting[0] if waiting else None
 
 
 def _add(database: Engine, clock: ManualClock, *, address: str = ANN, text: str = "2") -> int:
@@ -55,10 +59,10 @@ def test_a_message_is_stored_with_what_the_channel_said(
     database: Engine, clock: ManualClock
 ) -> None:
     with transaction(database) as session:
-        inbox_id = inbox.store_inbound(
-            session=session, channel="sms", provider_id="SM0001", address=ANN, text="VOTE 2",
+        inbox_id = inbox.store_inbound(session=session, row=inbox.arriving(
+            channel="sms", provider_id="SM0001", address=ANN, text="VOTE 2",
             received_at=clock.now(), media=["https://example.org/photo.jpg"],
-        )
+        ))
 
     [row] = _rows(database)
     assert isinstance(inbox_id, int)
@@ -122,7 +126,7 @@ def test_the_same_provider_id_on_another_channel_is_a_new_message(
     ]
 
 
-def test_next_unhandled_is_the_oldest_waiting_message_of_that_address(
+def test_the_oldest_waiting_message_of_an_address_comes_first(
     database: Engine, clock: ManualClock
 ) -> None:
     ann_first = _add(database, clock, address=ANN, text="SURVEY")
@@ -130,21 +134,23 @@ def test_next_unhandled_is_the_oldest_waiting_message_of_that_address(
     ann_second = _add(database, clock, address=ANN, text="2")
 
     with transaction(database) as session:
-        message = inbox.next_unhandled(session=session, address=ANN)
+        both = inbox.oldest_unhandled(session=session, address=ANN, count=2)
+        assert [waiting.id for waiting in both] == [ann_first, ann_second]
+        message = _oldest(session, ANN)
         assert message is not None
         assert (message.id, message.text) == (ann_first, "SURVEY")
         inbox.mark_handled(session=session, message=message, person_id=None, now=clock.now())
 
     with transaction(database) as session:
-        message = inbox.next_unhandled(session=session, address=ANN)
+        message = _oldest(session, ANN)
         assert message is not None
         assert (message.id, message.text) == (ann_second, "2")
         inbox.mark_failed(session=session, message_id=ann_second, error="boom", now=clock.now())
 
     with transaction(database) as session:
-        assert inbox.next_unhandled(session=session, address=ANN) is None
-        assert inbox.next_unhandled(session=session, address=CAT) is None
-        waiting_for_bob = inbox.next_unhandled(session=session, address=BOB)
+        assert _oldest(session, ANN) is None
+        assert _oldest(session, CAT) is None
+        waiting_for_bob = _oldest(session, BOB)
         assert waiting_for_bob is not None
         assert waiting_for_bob.text == "VOTE"
 

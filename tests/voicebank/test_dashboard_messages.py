@@ -46,8 +46,9 @@ def queue(dashboard: Dashboard, text: str, *, channel: str = "sms",
 def receive(dashboard: Dashboard, text: str, *, channel: str = "sms",
             address: str = "tel:+447700900123", provider_id: str = "SM1") -> None:
     with transaction(dashboard.database) as session:
-        inbox.store_inbound(session=session, channel=channel, provider_id=provider_id,
-                            address=address, text=text, received_at=dashboard.clock.now())
+        inbox.store_inbound(session=session, row=inbox.arriving(
+            channel=channel, provider_id=provider_id, address=address, text=text,
+            received_at=dashboard.clock.now()))
 
 
 def outbox_cells(html: str) -> str:
