@@ -163,7 +163,7 @@ class ConversationEngine:
 
     def _handle(self, session: Session, message: InboxMessage, now: datetime) -> int | None:
         text = clean_text(message.text)
-        found = people.lock_by_address(session=session, urn=message.address)
+        found = people.find_by_address(session=session, urn=message.address, lock=True)
         if found is None:
             return self._onboard(session, message, text, now)
         person, address = found

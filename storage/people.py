@@ -20,23 +20,15 @@ from storage.tables import (
 )
 
 
-def find_by_address(*, session: Session, urn: str) -> tuple[Person, Address] | None:
-    """The person an address belongs to, and the address itself, or None for a stranger."""
-    row = session.exec(
-        select(Person, Address).join(Address, col(Address.person_id) == col(Person.id))
-        .where(Address.urn == urn)
-    ).first()
-    return (row[0], row[1]) if row else None
+def find_by_address(*, session: Session, urn: str, lock: bool = False
+                    ) -> tuple[Person, Address] | None:
+    """The person an address belongs to, and the address itself, or None for a stranger.
 
-
-def lock_by_address(*, session: Session, urn: str) -> tuple[Person, Address] | None:
-    """The person an address belongs to, and the address, or None for a stranger; on
-    PostgreSQL the person's row is held until the transaction ends, so two workers with
-    messages from two of their phones take turns."""
-    row = session.exec(
-        select(Person, Address).join(Address, col(Address.person_id) == col(Person.id))
-        .where(Address.urn == urn).with_for_update(of=Person)
-    ).first()
+    ``lock`` holds the person's row until the transaction ends (on PostgreSQL), so two
+    workers with messages from two of their phones take turns."""
+    query = (select(Person, Address).join(Address, col(Address.person_id) == col(Person.id))
+             .where(Address.urn == urn))
+    row = session.exec(query.with_for_update(of=Person) if lock else query).first()
     return (row[0], row[1]) if row else None
 
 
