@@ -14,7 +14,7 @@ import re
 import tomllib
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
@@ -75,6 +75,10 @@ class Vocabulary:
     no: frozenset[str]
     number_words: Mapping[str, int]
     number_prefixes: tuple[str, ...]
+    parsers: dict[tuple[Choice, ...], _Parser] = field(
+        default_factory=dict, compare=False, repr=False)
+    """Each option set's parser, built the first time it is needed: a survey's questions
+    and the menu are asked again and again."""
 
     @classmethod
     def from_toml(cls, data: Mapping[str, Any]) -> Vocabulary:
@@ -161,7 +165,7 @@ def parse_choice(text: str, options: Sequence[Choice], vocabulary: Vocabulary) -
     tokens = _tokenise(normalised)
     if not tokens:
         return None
-    parser = _Parser(options, vocabulary)
+    parser = _parser_for(tuple(options), vocabulary)
     found = parser.parse(tokens)
     if found is None:
         deduplicated = _drop_repeats(tokens)
@@ -285,6 +289,19 @@ def _squeeze(text: str) -> str:
 
 
 # --- parsing ---------------------------------------------------------------------------------
+
+
+_PARSERS_KEPT = 256
+"""Parsers one vocabulary keeps; past that they are built afresh (surveys come and go)."""
+
+
+def _parser_for(options: tuple[Choice, ...], vocabulary: Vocabulary) -> _Parser:
+    parser = vocabulary.parsers.get(options)
+    if parser is None:
+        if len(vocabulary.parsers) >= _PARSERS_KEPT:
+            vocabulary.parsers.clear()
+        parser = vocabulary.parsers[options] = _Parser(options, vocabulary)
+    return parser
 
 
 class _Parser:

@@ -292,3 +292,23 @@ def test_clean_text_keeps_long_text_whole() -> None:
 
 def test_clean_text_applies_nfc() -> None:
     assert clean_text("cafe\u0301") == "caf\u00e9"
+
+
+def test_a_parser_kept_for_one_question_never_answers_for_another() -> None:
+    vocabulary = Vocabulary.from_toml({"numbers": {"two": 2}})
+    food_first = (Choice(1, "Food", "🍎"), Choice(2, "Staff", "👥"))
+    staff_first = (Choice(1, "Staff", "👥"), Choice(2, "Food", "🍎"))
+    for _ in range(2):  # the second time round, both parsers are the kept ones
+        assert parse_choice("food", food_first, vocabulary) == 1
+        assert parse_choice("food", staff_first, vocabulary) == 2
+        assert parse_choice("two", food_first, vocabulary) == 2
+    assert len(vocabulary.parsers) == 2
+
+
+def test_a_vocabulary_keeps_a_bounded_number_of_parsers() -> None:
+    vocabulary = Vocabulary.from_toml({})
+    for number in range(1, 600):
+        options = (Choice(1, f"Thing {number}"), Choice(2, "Something else"))
+        assert parse_choice(f"thing {number}", options, vocabulary) == 1
+    assert 0 < len(vocabulary.parsers) <= 256
+    assert vocabulary == Vocabulary.from_toml({})  # what it keeps is not what it is
