@@ -139,12 +139,11 @@ def queue_broadcast(database: Engine, channel: str, plan: list[Planned]) -> dict
     now = SystemClock().now()
     with transaction(database) as session:
         for planned in plan:
-            message = outbox.queue_message(
+            message_id = outbox.queue_message(
                 session=session, address=planned.address, channel=channel, text=planned.text,
                 now=now, options=list(planned.options), priority=Priority.BULK,
             )
-            assert message.id is not None
-            queued[message.id] = planned
+            queued[message_id] = planned
     return queued
 
 

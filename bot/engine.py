@@ -439,5 +439,4 @@ class ConversationEngine:
                 in_reply_to=message.id,
                 sensitive=shaped.sensitive,
                 now=now,
-                flush=False,  # inserted with the rest of the turn when it commits
             )

@@ -86,7 +86,7 @@ def _queue_shaped(
     messages: Sequence[Outgoing], *, dedupe_key: str, now: datetime, priority: int,
 ) -> bool:
     """Add ``messages`` to the outbox for the person's preferred address, shaped by their
-    profile, for the caller to flush; False when no channel reaches them."""
+    profile; False when no channel reaches them."""
     address = choose_address(list(addresses), profile)
     if address is None:
         return False
@@ -109,7 +109,6 @@ def _queue_shaped(
             dedupe_key=dedupe_key if index == 0 else f"{dedupe_key}:{index}",
             sensitive=shaped.sensitive,
             now=now,
-            flush=False,
         )
     return True
 

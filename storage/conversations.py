@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from storage.database import write_through
 from storage.tables import Conversation
 
 
@@ -24,15 +25,10 @@ def save_conversation(
     misses: int,
     now: datetime,
 ) -> None:
-    conversation = session.get(Conversation, person_id)
-    if conversation is None:
-        conversation = Conversation(person_id=person_id, flow=flow, step=step)
-    conversation.flow = flow
-    conversation.step = step
-    conversation.context = dict(context)
-    conversation.misses = misses
-    conversation.updated_at = now
-    session.add(conversation)
+    conversation = session.get(Conversation, person_id) or Conversation(
+        person_id=person_id, flow=flow, step=step)
+    write_through(session, conversation, flow=flow, step=step, context=dict(context),
+                  misses=misses, updated_at=now)
 
 
 def clear_conversation(*, session: Session, person_id: int) -> None:

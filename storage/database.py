@@ -8,10 +8,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Table, event, insert, text
+from sqlalchemy import Table, bindparam, event, insert, inspect, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
-from sqlmodel import Session, create_engine
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, SQLModel, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -98,3 +99,36 @@ def insert_ignoring_repeats(dialect: str, table: Table, *returning: str) -> Any:
     if dialect == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing().returning(*columns)
     return insert(table).returning(*columns)
+
+
+def write_through(session: Session, row: SQLModel, **values: Any) -> None:
+    """Set ``values`` on ``row`` and write them to its database row at once, by primary key.
+
+    For the few columns a turn changes on rows it has loaded (how far a survey has got, a
+    message handled): one ``UPDATE`` instead of the session tracking the change and working
+    out at flush what to write. ``row`` holds the new values as what the database has, so
+    a later flush writes nothing more for them. A new row, not yet inserted, is left to the
+    session with the values set on it."""
+    state = inspect(row)
+    if not state.persistent:
+        for name, value in values.items():
+            setattr(row, name, value)
+        session.add(row)
+        return
+    table = row.__table__  # type: ignore[attr-defined]
+    keys = {f"key_{column.name}": getattr(row, column.name) for column in table.primary_key}
+    # On the session's connection, in its transaction: the row is there already, so there
+    # is nothing the session must flush first.
+    session.connection().execute(
+        _updating(table, tuple(sorted(values))),
+        {**keys, **{f"new_{name}": value for name, value in values.items()}})
+    for name, value in values.items():
+        set_committed_value(row, name, value)
+
+
+@functools.cache
+def _updating(table: Table, columns: tuple[str, ...]) -> Any:
+    """``UPDATE table SET columns WHERE primary key``, built once per table and columns."""
+    return (update(table)
+            .where(*(column == bindparam(f"key_{column.name}") for column in table.primary_key))
+            .values({name: bindparam(f"new_{name}") for name in columns}))

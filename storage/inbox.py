@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Integer, bindparam, func
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
-from storage.database import insert_ignoring_repeats
+from storage.database import insert_ignoring_repeats, write_through
 from storage.tables import InboxMessage, InboxStatus
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -79,15 +79,20 @@ def store_many(*, connection: Connection, rows: Sequence[dict[str, Any]]) -> lis
     return [stored.pop((row["channel"], row["provider_id"]), None) for row in rows]
 
 
+_OLDEST_UNHANDLED = (
+    select(InboxMessage)
+    .where(InboxMessage.address == bindparam("address"),
+           InboxMessage.status == InboxStatus.RECEIVED)
+    .order_by(col(InboxMessage.id))
+    .limit(bindparam("count", type_=Integer))
+)
+"""Built once: every message handled asks it, and building it costs more than running it."""
+
+
 def oldest_unhandled(*, session: Session, address: str, count: int) -> list[InboxMessage]:
     """Up to ``count`` of the oldest messages from ``address`` not yet handled, oldest first:
     the engine asks for two, to handle one and know whether another is waiting."""
-    return list(session.exec(
-        select(InboxMessage)
-        .where(InboxMessage.address == address, InboxMessage.status == InboxStatus.RECEIVED)
-        .order_by(col(InboxMessage.id))
-        .limit(count)
-    ))
+    return list(session.exec(_OLDEST_UNHANDLED, params={"address": address, "count": count}))
 
 
 def addresses_waiting(*, session: Session, limit: int = 100) -> list[str]:
@@ -106,10 +111,8 @@ def addresses_waiting(*, session: Session, limit: int = 100) -> list[str]:
 def mark_handled(
     *, session: Session, message: InboxMessage, person_id: int | None, now: datetime
 ) -> None:
-    message.status = InboxStatus.HANDLED
-    message.person_id = person_id
-    message.handled_at = now
-    session.add(message)
+    write_through(session, message, status=InboxStatus.HANDLED, person_id=person_id,
+                  handled_at=now)
 
 
 def mark_failed(*, session: Session, message_id: int, error: str, now: datetime) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Exists, String, cast, literal, update
+from sqlalchemy import Exists, String, cast, insert, literal, update
 from sqlalchemy.orm import Mapped, aliased
 from sqlmodel import Session, col, select
 
@@ -15,6 +15,11 @@ from storage.tables import Address, OutboxMessage, OutboxStatus, Priority
 
 CLAIM_LEASE = timedelta(minutes=5)
 CLEARED = "[a voting message, cleared once sent]"
+
+
+_QUEUE = insert(OutboxMessage.__table__).returning(  # type: ignore[attr-defined]
+    OutboxMessage.__table__.c.id)  # type: ignore[attr-defined]
+"""Built once: a turn queues its replies with it, and a reminder run its thousands."""
 
 
 def queue_message(
@@ -33,32 +38,27 @@ def queue_message(
     in_reply_to: int | None = None,
     dedupe_key: str | None = None,
     sensitive: bool = False,
-    flush: bool = True,
-) -> OutboxMessage:
-    """Queue a message in the caller's transaction; the dispatcher sends it after commit.
-
-    ``flush=False`` leaves the insert to the caller's next flush, for queueing many at once.
-    """
-    message = OutboxMessage(
-        person_id=person_id,
-        address=address,
-        channel=channel,
-        text=text,
-        options=options or [],
-        footer=footer,
-        picture=picture,
-        audio=audio,
-        priority=priority,
-        in_reply_to=in_reply_to,
-        dedupe_key=dedupe_key,
-        sensitive=sensitive,
-        created_at=now,
-        next_attempt_at=now,
-    )
-    session.add(message)
-    if flush:
-        session.flush()
-    return message
+) -> int:
+    """Queue a message in the caller's transaction, for the dispatcher to send after commit;
+    its outbox id. It is inserted at once, with no object to keep in the session."""
+    return int(session.execute(_QUEUE, {
+        "person_id": person_id,
+        "address": address,
+        "channel": channel,
+        "text": text,
+        "options": options or [],
+        "footer": footer,
+        "picture": picture,
+        "audio": audio,
+        "priority": priority,
+        "status": OutboxStatus.QUEUED,
+        "attempts": 0,
+        "in_reply_to": in_reply_to,
+        "dedupe_key": dedupe_key,
+        "sensitive": sensitive,
+        "created_at": now,
+        "next_attempt_at": now,
+    }).scalar_one())
 
 
 def claim_due(

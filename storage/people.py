@@ -6,6 +6,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from storage.tables import (
@@ -19,6 +20,10 @@ from storage.tables import (
     Service,
 )
 
+_BY_ADDRESS = (select(Person, Address).join(Address, col(Address.person_id) == col(Person.id))
+               .where(Address.urn == bindparam("urn")))
+_BY_ADDRESS_LOCKED = _BY_ADDRESS.with_for_update(of=Person)
+
 
 def find_by_address(*, session: Session, urn: str, lock: bool = False
                     ) -> tuple[Person, Address] | None:
@@ -26,9 +31,8 @@ def find_by_address(*, session: Session, urn: str, lock: bool = False
 
     ``lock`` holds the person's row until the transaction ends (on PostgreSQL), so two
     workers with messages from two of their phones take turns."""
-    query = (select(Person, Address).join(Address, col(Address.person_id) == col(Person.id))
-             .where(Address.urn == urn))
-    row = session.exec(query.with_for_update(of=Person) if lock else query).first()
+    query = _BY_ADDRESS_LOCKED if lock else _BY_ADDRESS
+    row = session.exec(query, params={"urn": urn}).first()
     return (row[0], row[1]) if row else None
 
 
@@ -45,21 +49,23 @@ class Surroundings:
     service: Service | None
 
 
+_SURROUNDINGS = (
+    select(CommunicationProfile, Conversation, Service)
+    .select_from(Person)
+    .outerjoin(CommunicationProfile, col(CommunicationProfile.person_id) == col(Person.id))
+    .outerjoin(Conversation, col(Conversation.person_id) == col(Person.id))
+    .outerjoin(Service, col(Service.id) == col(Person.service_id))
+    .where(Person.id == bindparam("person_id"))
+)
+
+
 def surroundings_of(*, session: Session, person: Person) -> Surroundings:
     """The person's profile (the defaults when none was recorded), pending question and
     service, in one query. Read after the person is locked, so it sees what the worker
     before us committed."""
     assert person.id is not None
-    row = session.exec(
-        select(CommunicationProfile, Conversation, Service)
-        .select_from(Person)
-        .outerjoin(CommunicationProfile,
-                   col(CommunicationProfile.person_id) == col(Person.id))
-        .outerjoin(Conversation, col(Conversation.person_id) == col(Person.id))
-        .outerjoin(Service, col(Service.id) == col(Person.service_id))
-        .where(Person.id == person.id)
-    ).one()
-    profile, conversation, service = row
+    profile, conversation, service = session.exec(
+        _SURROUNDINGS, params={"person_id": person.id}).one()
     return Surroundings(
         profile=profile if profile is not None else CommunicationProfile(person_id=person.id),
         conversation=conversation, service=service,

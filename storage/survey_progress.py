@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import bindparam, insert
 from sqlmodel import Session, col, select
 
+from storage.database import write_through
 from storage.outbox import queued_for
 from storage.tables import (
     Constituency,
@@ -96,19 +98,31 @@ def not_yet_queued(*, session: Session, survey_id: int, key_prefix: str) -> list
     )
 
 
+_OPEN_SURVEYS_FOR = (
+    select(Survey, SurveyParticipant)
+    .join(SurveyParticipant, col(SurveyParticipant.survey_id) == col(Survey.id))
+    .where(
+        SurveyParticipant.person_id == bindparam("person_id"),
+        col(SurveyParticipant.status).in_(UNFINISHED),
+        Survey.status == SurveyStatus.OPEN,
+    )
+    .order_by(col(Survey.opened_at), col(Survey.id))
+)
+
+
+def advance(*, session: Session, progress: SurveyParticipant, position: int) -> None:
+    """Record that the person has answered up to ``position``."""
+    write_through(session, progress, position=position, status=ParticipantStatus.ANSWERING)
+
+
 def open_surveys_for(*, session: Session, person_id: int) -> list[tuple[Survey, SurveyParticipant]]:
     """The open surveys this person has yet to finish, oldest first."""
-    rows = session.exec(
-        select(Survey, SurveyParticipant)
-        .join(SurveyParticipant, col(SurveyParticipant.survey_id) == col(Survey.id))
-        .where(
-            SurveyParticipant.person_id == person_id,
-            col(SurveyParticipant.status).in_(UNFINISHED),
-            Survey.status == SurveyStatus.OPEN,
-        )
-        .order_by(col(Survey.opened_at), col(Survey.id))
-    )
+    rows = session.exec(_OPEN_SURVEYS_FOR, params={"person_id": person_id})
     return [(survey, progress) for survey, progress in rows]
+
+
+_ANSWER = insert(SurveyAnswer.__table__)  # type: ignore[attr-defined]
+"""Built once, and run at once: an answer is written, not kept in the session."""
 
 
 def record_answer(
@@ -125,19 +139,17 @@ def record_answer(
 ) -> None:
     """Store one answer; in an anonymous survey, without the person or the time."""
     assert survey.id is not None
-    session.add(
-        SurveyAnswer(
-            survey_id=survey.id,
-            question_id=question_id,
-            person_id=None if survey.anonymous else person.id,
-            service_id=person.service_id,
-            constituency_id=constituency_id,
-            option_number=option_number,
-            value=value,
-            text=text,
-            answered_at=None if survey.anonymous else now,
-        )
-    )
+    session.execute(_ANSWER, {
+        "survey_id": survey.id,
+        "question_id": question_id,
+        "person_id": None if survey.anonymous else person.id,
+        "service_id": person.service_id,
+        "constituency_id": constituency_id,
+        "option_number": option_number,
+        "value": value,
+        "text": text,
+        "answered_at": None if survey.anonymous else now,
+    })
 
 
 def answers_of(*, session: Session, survey_id: int) -> Sequence[SurveyAnswer]:

@@ -33,6 +33,9 @@ from storage import conversations, people
 from storage.tables import Election, ElectionStatus, Person, RollEntry
 
 BALLOT_TEXT = "[a reply to a ballot, not kept]"
+_LIVE = select(Election.status).where(col(Election.status).in_(
+    [ElectionStatus.NOMINATIONS, ElectionStatus.VOTING])).distinct()
+"""Which stages elections are at, if any are live: asked at every message, so built once."""
 
 
 @dataclass(frozen=True)
@@ -48,8 +51,7 @@ def prepare(*, session: Session, person: Person, pending: Pending | None,
     """The person's STAND and VOTE flows for this turn."""
     assert person.id is not None
     # Most messages come when nothing is being stood for or voted in: one cheap look first.
-    live = session.exec(select(Election.status).where(col(Election.status).in_(
-        [ElectionStatus.NOMINATIONS, ElectionStatus.VOTING])).distinct()).all()
+    live = session.exec(_LIVE).all()
     election = (service.standable_for(session=session, person=person)
                 if ElectionStatus.NOMINATIONS in live else None)
     stand = StandFlow(election_id=election.id if election else None,

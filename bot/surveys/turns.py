@@ -124,8 +124,7 @@ def record(*, session: Session, person: Person, effect: Effect, now: datetime) -
                 option_number=effect.option_number, value=effect.value, text=effect.text,
                 now=now,
             )
-            progress.position = position
-            progress.status = ParticipantStatus.ANSWERING
+            survey_progress.advance(session=session, progress=progress, position=position)
         case FinishSurvey():
             progress.status = ParticipantStatus.FINISHED
             progress.finished_at = now

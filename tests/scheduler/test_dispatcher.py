@@ -44,13 +44,11 @@ def _queue(
     database: Engine, clock: ManualClock, text: str, *, address: str = ANN, channel: str = "sms"
 ) -> int:
     with transaction(database) as session:
-        message = outbox.queue_message(
+        return outbox.queue_message(
             session=session, address=address, channel=channel, text=text, now=clock.now(),
             options=[{"number": 1, "emoji": "👍", "label": "Yes"}], footer="Reply 1.",
             picture="thumbs.png",
         )
-        assert message.id is not None
-        return message.id
 
 
 def _row(database: Engine, message_id: int) -> OutboxMessage:

@@ -114,12 +114,10 @@ def _queue(
     priority: int = Priority.REPLY, person_id: int | None = None,
 ) -> int:
     with transaction(database) as session:
-        message = outbox.queue_message(
+        return outbox.queue_message(
             session=session, address=address, channel="telegram", text=text, now=clock.now(),
             priority=priority, person_id=person_id,
         )
-        assert message.id is not None
-        return message.id
 
 
 def _row(database: Engine, message_id: int) -> OutboxMessage:

@@ -14,7 +14,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import func, select
 
-from storage.database import advisory_key, create_database_engine, lock_name, transaction
+from storage.database import (
+    advisory_key,
+    create_database_engine,
+    lock_name,
+    transaction,
+    write_through,
+)
 from storage.tables import Constituency, Service
 
 THREADS = 8
@@ -171,3 +177,36 @@ def test_advisory_keys_of_different_names_differ() -> None:
     names = [f"address:tel:+4477009{n:05d}" for n in range(2_000)] + ["counter", "tick"]
 
     assert len({advisory_key(name) for name in names}) == len(names)
+
+
+def test_write_through_updates_the_row_at_once_and_leaves_nothing_to_flush(
+        database: Engine) -> None:
+    with transaction(database) as session:
+        riverside = Constituency(name="Riverside")
+        session.add(riverside)
+        session.flush()
+        assert riverside.id is not None
+        willow = Service(name="Willow House", constituency_id=riverside.id, join_code="WILLOW1")
+        session.add(willow)
+    with transaction(database) as session:
+        loaded = session.exec(select(Service)).one()
+        write_through(session, loaded, name="Willow Court", join_code="WILLOW2")
+        on_disk = session.connection().exec_driver_sql(
+            "SELECT name, join_code FROM service").one()
+        assert tuple(on_disk) == ("Willow Court", "WILLOW2")
+        assert (loaded.name, loaded.join_code) == ("Willow Court", "WILLOW2")
+        assert not session.dirty  # the session has nothing more to write
+        loaded.name = "Willow Lodge"  # a later change to the same row still goes out
+    with transaction(database) as session:
+        assert session.exec(select(Service.name, Service.join_code)).one() == (
+            "Willow Lodge", "WILLOW2")
+
+
+def test_write_through_a_row_not_yet_inserted_leaves_it_to_the_session(
+        database: Engine) -> None:
+    with transaction(database) as session:
+        riverside = Constituency(name="Riverside")
+        write_through(session, riverside, name="Riverside North")
+        assert riverside in session.new
+    with transaction(database) as session:
+        assert session.exec(select(Constituency.name)).all() == ["Riverside North"]

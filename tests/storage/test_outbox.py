@@ -33,12 +33,10 @@ def _queue(
 ) -> int:
     """Queue a message made ``at`` after now; the clock itself does not move."""
     with transaction(database) as session:
-        message = outbox.queue_message(
+        return outbox.queue_message(
             session=session, address=address, channel=channel, text=text,
             now=clock.now() + at, priority=priority, dedupe_key=dedupe_key,
         )
-        assert message.id is not None
-        return message.id
 
 
 def _claim(

@@ -31,16 +31,16 @@ def queue(dashboard: Dashboard, text: str, *, channel: str = "sms",
           attempts: int = 0, error: str | None = None, sensitive: bool = False,
           delivery_status: str | None = None) -> int:
     with transaction(dashboard.database) as session:
-        message = outbox.queue_message(session=session, address=address, channel=channel,
-                                       text=text, now=dashboard.clock.now(),
-                                       sensitive=sensitive)
+        message_id = outbox.queue_message(session=session, address=address, channel=channel,
+                                          text=text, now=dashboard.clock.now(),
+                                          sensitive=sensitive)
+        message = session.get_one(OutboxMessage, message_id)
         message.status = status
         message.attempts = attempts
         message.error = error
         message.delivery_status = delivery_status
         session.add(message)
-        assert message.id is not None
-        return message.id
+        return message_id
 
 
 def receive(dashboard: Dashboard, text: str, *, channel: str = "sms",

@@ -133,9 +133,8 @@ def test_a_person_chats_as_their_own_address_and_the_bot_knows_them(phone: Phone
     service_id = add_service(phone.database)
     ann = add_person(phone.database, phone.clock, ANN, service_id=service_id)
     with transaction(phone.database) as session:
-        waiting = outbox.queue_message(session=session, address=ANN, channel="sms",
-                                       text="A reminder by text", now=phone.clock.now())
-        waiting_id = waiting.id
+        waiting_id = outbox.queue_message(session=session, address=ANN, channel="sms",
+                                          text="A reminder by text", now=phone.clock.now())
     phone.sign_in_as(StaffRole.ADMIN)
 
     picker = html.unescape(phone.client.get("/simulator").text)
