@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
+import sqlite3
+import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -11,6 +15,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, event, insert, inspect, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -29,15 +34,16 @@ def create_database_engine(url: str, *, echo: bool = False) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, echo=echo, pool_pre_ping=True)
 
-    in_memory = parsed.database in (None, "", ":memory:")
-    if in_memory:
+    if parsed.database is None or parsed.database in ("", ":memory:"):
         raise ValueError("Voicebank needs a SQLite file, not an in-memory database")
+    turns = write_turns_for(os.path.realpath(parsed.database))
     # Connections are pooled: closing a SQLite file's last connection checkpoints and
     # removes its WAL, which the next write makes again, at a disk sync each time.
     engine = create_engine(
         url,
         echo=echo,
-        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False,
+                      "factory": TurnTakingConnection},
     )
 
     @event.listens_for(engine, "connect")
@@ -50,12 +56,119 @@ def create_database_engine(url: str, *, echo: bool = False) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        dbapi_connection.turns = turns
 
     @event.listens_for(engine, "begin")
     def _begin_immediate(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        dbapi_connection = connection.connection.dbapi_connection
+        if not dbapi_connection.take_turn():
+            # What SQLite itself says when its busy timeout runs out.
+            raise OperationalError("BEGIN IMMEDIATE", None,
+                                   sqlite3.OperationalError("database is locked"))
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            dbapi_connection.end_turn()
+            raise
 
     return engine
+
+
+class WriteTurns:
+    """First come, first served: the order in which one process's threads take SQLite's
+    write lock.
+
+    SQLite's own busy handler makes a waiting writer sleep, longer each time it finds the
+    lock taken, so under load a thread that has waited longest is the likeliest to lose
+    the lock again: a webhook storing a message could wait seconds behind message
+    handling. Here a thread that finishes hands the turn straight to the one that has
+    waited longest. Other processes still meet at SQLite's lock, as before."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._taken = False
+        self._waiting: deque[threading.Lock] = deque()
+
+    def take(self, timeout: float) -> bool:
+        """Wait for the turn; False if ``timeout`` seconds passed first."""
+        with self._guard:
+            if not self._taken:
+                self._taken = True
+                return True
+            handed = threading.Lock()
+            handed.acquire()
+            self._waiting.append(handed)
+        if handed.acquire(timeout=timeout):
+            return True
+        with self._guard:
+            if handed in self._waiting:
+                self._waiting.remove(handed)
+                return False
+        return True  # handed over just as the wait ran out
+
+    @property
+    def waiting(self) -> int:
+        """How many threads are waiting for the turn."""
+        with self._guard:
+            return len(self._waiting)
+
+    def give_back(self) -> None:
+        with self._guard:
+            if self._waiting:
+                self._waiting.popleft().release()  # the turn passes on; still taken
+            else:
+                self._taken = False
+
+
+_turns_by_file: dict[str, WriteTurns] = {}
+_turns_guard = threading.Lock()
+
+
+def write_turns_for(path: str) -> WriteTurns:
+    """The one :class:`WriteTurns` of this process for the SQLite file at ``path``."""
+    with _turns_guard:
+        return _turns_by_file.setdefault(path, WriteTurns())
+
+
+class TurnTakingConnection(sqlite3.Connection):
+    """A SQLite connection whose transactions take turns with the process's others:
+    :meth:`take_turn` before ``BEGIN``, and the turn passes on when the transaction
+    commits, rolls back or the connection closes."""
+
+    turns: WriteTurns | None = None
+    _holding = False
+
+    def take_turn(self) -> bool:
+        """Wait for this connection's turn to write; False if the busy timeout ran out."""
+        if self._holding or self.turns is None:
+            return True
+        if not self.turns.take(SQLITE_BUSY_TIMEOUT_MS / 1000):
+            return False
+        self._holding = True
+        return True
+
+    def end_turn(self) -> None:
+        if self._holding and self.turns is not None:
+            self._holding = False
+            self.turns.give_back()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.end_turn()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.end_turn()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.end_turn()
 
 
 @contextmanager

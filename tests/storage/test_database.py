@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import func, select
 
+import storage.database
 from storage.database import (
+    WriteTurns,
     advisory_key,
     create_database_engine,
     lock_name,
     transaction,
     write_through,
+    write_turns_for,
 )
 from storage.tables import Constituency, Service
 
@@ -210,3 +215,72 @@ def test_write_through_a_row_not_yet_inserted_leaves_it_to_the_session(
         assert riverside in session.new
     with transaction(database) as session:
         assert session.exec(select(Constituency.name)).all() == ["Riverside North"]
+
+
+def _turns_of(database: Engine) -> WriteTurns:
+    assert database.url.database is not None
+    return write_turns_for(os.path.realpath(database.url.database))
+
+
+def test_sqlite_writers_in_one_process_get_the_lock_in_the_order_they_asked(
+        sqlite_database: Engine) -> None:
+    turns = _turns_of(sqlite_database)
+    order: list[int] = []
+
+    def write(number: int) -> None:
+        with transaction(sqlite_database) as session:
+            order.append(number)
+            session.add(Constituency(name=f"Area {number}"))
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        with transaction(sqlite_database) as session:
+            session.add(Constituency(name="First"))
+            session.flush()  # holds the lock from here
+            writers = []
+            for number in range(1, 6):
+                writers.append(pool.submit(write, number))
+                waited = time.monotonic()
+                while turns.waiting < number:  # each asks only once the one before waits
+                    assert time.monotonic() - waited < 10, "a writer never came to wait"
+                    time.sleep(0.001)
+        for writer in writers:
+            writer.result()
+    assert order == [1, 2, 3, 4, 5]
+    with transaction(sqlite_database) as session:
+        assert session.exec(select(func.count()).select_from(Constituency)).one() == 6
+
+
+def _read_then_fail(database: Engine) -> None:
+    with transaction(database) as session:
+        session.exec(select(Constituency)).all()
+        raise LookupError("something the handling did not expect")
+
+
+def test_a_transaction_that_fails_passes_the_turn_on(sqlite_database: Engine) -> None:
+    with pytest.raises(IntegrityError), transaction(sqlite_database) as session:
+        session.add(Service(name="Oak House", constituency_id=999, join_code="OAK"))
+    with pytest.raises(LookupError):
+        _read_then_fail(sqlite_database)
+    turns = _turns_of(sqlite_database)
+    assert turns.take(timeout=0)  # nobody holds it
+    turns.give_back()
+
+
+def test_a_writer_that_waits_too_long_gives_up_and_leaves_the_queue() -> None:
+    turns = WriteTurns()
+    assert turns.take(timeout=1)
+    assert not turns.take(timeout=0.05)
+    assert turns.waiting == 0
+    turns.give_back()
+    assert turns.take(timeout=0)  # given back to nobody: free again
+    turns.give_back()
+
+
+def test_writers_past_the_busy_timeout_are_told_the_database_is_locked(
+        sqlite_database: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(storage.database, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    with transaction(sqlite_database) as holding, ThreadPoolExecutor(max_workers=1) as pool:
+        holding.connection()  # begins, and holds the lock
+        waiting = pool.submit(lambda: _add_counter(sqlite_database))
+        with pytest.raises(OperationalError, match="database is locked"):
+            waiting.result()
