@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _COMMAND_SUFFIX = re.compile(r"^/(\w+)@\w+")
 _EDGE_PUNCTUATION = ".,!?;:'\"()[]{}*_~-"
 
 
+@lru_cache(maxsize=1024)  # one message is held against several keyword lists in a turn
 def normalise_keyword(text: str) -> str:
     """Fold a message for keyword matching: ``" Stop! "``, ``"STOP"`` and ``"/stop"`` agree.
 
@@ -29,5 +31,10 @@ def is_keyword(text: str, words: frozenset[str]) -> bool:
         return False
     if folded in words:
         return True
-    squashed = folded.replace(" ", "")
-    return any(squashed == word.replace(" ", "").replace("\ufe0f", "") for word in words)
+    return folded.replace(" ", "") in _squashed(words)
+
+
+@lru_cache(maxsize=256)
+def _squashed(words: frozenset[str]) -> frozenset[str]:
+    """``words`` without their spaces and variation selectors, worked out once per list."""
+    return frozenset(word.replace(" ", "").replace("\ufe0f", "") for word in words)
