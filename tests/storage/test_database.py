@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import func, select
 
 import storage.database
+from storage import people
 from storage.database import (
     WriteTurns,
     advisory_key,
@@ -187,12 +188,10 @@ def test_advisory_keys_of_different_names_differ() -> None:
 def test_write_through_updates_the_row_at_once_and_leaves_nothing_to_flush(
         database: Engine) -> None:
     with transaction(database) as session:
-        riverside = Constituency(name="Riverside")
-        session.add(riverside)
-        session.flush()
+        riverside = people.add_constituency(session=session, name="Riverside")
         assert riverside.id is not None
-        willow = Service(name="Willow House", constituency_id=riverside.id, join_code="WILLOW1")
-        session.add(willow)
+        people.add_service(session=session, name="Willow House", constituency_id=riverside.id,
+                           join_code="WILLOW1")
     with transaction(database) as session:
         loaded = session.exec(select(Service)).one()
         write_through(session, loaded, name="Willow Court", join_code="WILLOW2")
