@@ -10,7 +10,6 @@ _COMMAND_SUFFIX = re.compile(r"^/(\w+)@\w+")
 _EDGE_PUNCTUATION = ".,!?;:'\"()[]{}*_~-"
 
 
-@lru_cache(maxsize=1024)  # one message is held against several keyword lists in a turn
 def normalise_keyword(text: str) -> str:
     """Fold a message for keyword matching: ``" Stop! "``, ``"STOP"`` and ``"/stop"`` agree.
 

@@ -40,7 +40,8 @@ def queue_message(
     sensitive: bool = False,
 ) -> int:
     """Queue a message in the caller's transaction, for the dispatcher to send after commit;
-    its outbox id. It is inserted at once, with no object to keep in the session."""
+    its outbox id. It is inserted at once, with no object to keep in the session; the
+    table's defaults make it queued, not yet tried."""
     return int(session.execute(_QUEUE, {
         "person_id": person_id,
         "address": address,
@@ -51,8 +52,6 @@ def queue_message(
         "picture": picture,
         "audio": audio,
         "priority": priority,
-        "status": OutboxStatus.QUEUED,
-        "attempts": 0,
         "in_reply_to": in_reply_to,
         "dedupe_key": dedupe_key,
         "sensitive": sensitive,
