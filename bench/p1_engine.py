@@ -6,6 +6,9 @@ stores it in the inbox, records the answer, moves the conversation on, queues th
 question in the outbox and marks the message handled. The raw loop writes exactly those
 rows (the statement counts of both go in the figure's detail), in the same two committed
 transactions per message: the inbox row first, then the handling.
+
+A third side, in the detail only, sends the engine's own statements through SQLAlchemy
+Core with nothing else: how fast the engine could be while SQLAlchemy runs its statements.
 """
 
 from __future__ import annotations
@@ -26,15 +29,31 @@ from sqlmodel import Session, col, select
 
 from bench.common import Figure, Run, Skipped, Stopwatch
 from bot.clock import ManualClock
+from bot.elections.turns import _LIVE as LIVE_ELECTIONS
 from bot.engine import ConversationEngine
 from bot.messages import Inbound
 from bot.surveys.flow import step_for
 from bot.surveys.invitations import open_survey
 from bot.surveys.loading import load_survey_yaml
 from bot.surveys.store import save_survey
-from storage import people
-from storage.database import SQLITE_BUSY_TIMEOUT_MS, transaction
-from storage.tables import InboxMessage, InboxStatus, OutboxMessage, SurveyAnswer, SurveyQuestion
+from storage import inbox, people
+from storage.database import SQLITE_BUSY_TIMEOUT_MS, _updating, transaction
+from storage.inbox import _OLDEST_UNHANDLED as OLDEST_UNHANDLED
+from storage.outbox import _QUEUE as QUEUE
+from storage.people import _BY_ADDRESS_LOCKED as BY_ADDRESS
+from storage.people import _SURROUNDINGS as SURROUNDINGS
+from storage.survey_progress import _ANSWER as ANSWER
+from storage.survey_progress import _OPEN_SURVEYS_FOR as OPEN_SURVEYS_FOR
+from storage.tables import (
+    Conversation,
+    InboxMessage,
+    InboxStatus,
+    OutboxMessage,
+    ParticipantStatus,
+    SurveyAnswer,
+    SurveyParticipant,
+    SurveyQuestion,
+)
 
 TITLE = "engine: survey answers to a committed reply per second, against raw sqlite3"
 BENCH = "P1"
@@ -280,6 +299,66 @@ class RawAnswers:
         self.connection.close()
 
 
+class CoreStatements:
+    """Where the engine's time goes: the statements the engine sends for one answer (its
+    reads too, built the same), through SQLAlchemy Core on one connection per transaction,
+    with no session, no ORM objects and no conversation logic. Between the raw loop and the
+    engine, it says how much of the gap is SQLAlchemy running statements, and how much is
+    the rest. The statements are the product's own prebuilt ones (hence the imports of
+    private names), so this follows the engine when they change."""
+
+    def __init__(self, database: Engine, panel: Panel, reply: Reply) -> None:
+        self.database = database
+        self.panel = panel
+        self.reply = reply
+        self.options = json.loads(reply.options)
+
+    def answer(self, number: int) -> None:
+        person_id, address, position, option = self.panel.turn(number)
+        now = START + timedelta(seconds=number + 1)
+        with self.database.begin() as connection:
+            (inbox_id,) = inbox.store_many(connection=connection, rows=[inbox.arriving(
+                channel="sms", provider_id=f"SM{number:032d}", address=address,
+                text=str(option), received_at=now)])
+        with self.database.begin() as connection:
+            connection.execute(OLDEST_UNHANDLED, {"address": address, "count": 2}).all()
+            connection.execute(BY_ADDRESS, {"urn": address}).one()
+            connection.execute(SURROUNDINGS, {"person_id": person_id}).one()
+            connection.execute(OPEN_SURVEYS_FOR, {"person_id": person_id}).all()
+            connection.execute(LIVE_ELECTIONS).all()
+            connection.execute(ANSWER, {
+                "survey_id": self.panel.survey_id,
+                "question_id": self.panel.question_ids[position], "person_id": person_id,
+                "service_id": self.panel.service_id,
+                "constituency_id": self.panel.constituency_id, "option_number": option,
+                "value": ANSWERS[option], "text": None, "answered_at": now})
+            connection.execute(_updating(SurveyParticipant.__table__,  # type: ignore[attr-defined]
+                                         ("position", "status")), {
+                "key_survey_id": self.panel.survey_id, "key_person_id": person_id,
+                "new_position": position, "new_status": ParticipantStatus.ANSWERING})
+            connection.execute(_updating(Conversation.__table__,  # type: ignore[attr-defined]
+                                         ("step", "updated_at")), {
+                "key_person_id": person_id,
+                "new_step": step_for(self.panel.survey_id, position + 1), "new_updated_at": now})
+            connection.execute(QUEUE, {
+                "person_id": person_id, "address": address, "channel": "sms",
+                "text": self.reply.text, "options": self.options, "footer": self.reply.footer,
+                "picture": None, "audio": False, "priority": 0, "in_reply_to": inbox_id,
+                "dedupe_key": None, "sensitive": False, "created_at": now,
+                "next_attempt_at": now})
+            connection.execute(_updating(InboxMessage.__table__,  # type: ignore[attr-defined]
+                                         ("handled_at", "person_id", "status")), {
+                "key_id": inbox_id, "new_status": InboxStatus.HANDLED,
+                "new_person_id": person_id, "new_handled_at": now})
+
+    def answer_all(self, numbers: range) -> float:
+        """Seconds to run messages ``numbers``' statements, in turn."""
+        with Stopwatch() as watch:
+            for number in numbers:
+                self.answer(number)
+        return watch.seconds
+
+
 def recorded(database: Engine, survey_id: int) -> tuple[int, int]:
     """(answers stored for the survey, inbox messages not handled): checks every message
     was a real answer, handled and committed."""
@@ -291,17 +370,16 @@ def recorded(database: Engine, survey_id: int) -> tuple[int, int]:
     return int(answers), int(waiting)
 
 
-def interleaved(rounds: list[range], engine_round: Callable[[range], float],
-                raw_round: Callable[[range], float]) -> tuple[list[float], list[float]]:
-    """Messages per second of the engine and of the raw loop in each round, taking turns
-    to go first, so a busy moment on the machine does not fall on one side only."""
-    engine_rates: list[float] = []
-    raw_rates: list[float] = []
+def interleaved(rounds: list[range], *sides: Callable[[range], float]) -> list[list[float]]:
+    """Messages per second of each side (the engine, the raw loop, …) in each round, each
+    round starting with the next side, so a busy moment on the machine does not fall on
+    one side only."""
+    rates: list[list[float]] = [[] for _ in sides]
     for index, numbers in enumerate(rounds):
-        sides = [(engine_round, engine_rates), (raw_round, raw_rates)]
-        for measure, rates in sides if index % 2 == 0 else reversed(sides):
-            rates.append(len(numbers) / measure(numbers))
-    return engine_rates, raw_rates
+        for turn in range(len(sides)):
+            side = (index + turn) % len(sides)
+            rates[side].append(len(numbers) / sides[side](numbers))
+    return rates
 
 
 def run(run: Run) -> list[Figure | Skipped]:
@@ -314,10 +392,12 @@ def run(run: Run) -> list[Figure | Skipped]:
     rounds = [range(timed.start + i * len(timed) // ROUNDS,
                     timed.start + (i + 1) * len(timed) // ROUNDS) for i in range(ROUNDS)]
     with (run.database("sqlite", "p1-engine") as (_url, database),
-          run.database("sqlite", "p1-raw") as (raw_url, raw_database)):
+          run.database("sqlite", "p1-raw") as (raw_url, raw_database),
+          run.database("sqlite", "p1-core") as (_core_url, core_database)):
         clock = ManualClock(START)
         panel = seed_panel(database, clock, size)
         raw_panel = seed_panel(raw_database, ManualClock(START), size)
+        core_panel = seed_panel(core_database, ManualClock(START), size)
         engine = ConversationEngine(database=database, clock=clock)
         answer_through_engine(engine, clock, panel, warm_up)
         tally = StatementTally(database)
@@ -325,20 +405,32 @@ def run(run: Run) -> list[Figure | Skipped]:
             answer_through_engine(engine, clock, panel, sample)
         tally.close()
         raw = RawAnswers(str(make_url(raw_url).database), raw_panel, last_reply(database))
+        core = CoreStatements(core_database, core_panel, last_reply(database))
+        core.answer_all(warm_up)
+        core_tally = StatementTally(core_database)
+        with core_tally.counting() as core_counts:
+            core.answer_all(sample)
+        core_tally.close()
         try:
             raw.answer_all(warm_up)
             with raw.counting() as raw_counts:
                 raw.answer_all(sample)
-            engine_rates, raw_rates = interleaved(
+            engine_rates, raw_rates, core_rates = interleaved(
                 rounds, lambda numbers: answer_through_engine(engine, clock, panel, numbers),
-                raw.answer_all)
+                raw.answer_all, core.answer_all)
         finally:
             raw.close()
         expected = size + counted + messages
-        stored = recorded(database, panel.survey_id), recorded(raw_database, raw_panel.survey_id)
-    if stored != ((expected, 0), (expected, 0)):
-        raise RuntimeError(f"expected {expected} answers and nothing waiting on both sides; "
-                           f"(answers, waiting) were {stored[0]} (engine), {stored[1]} (raw)")
+        stored = [recorded(database, panel.survey_id),
+                  recorded(raw_database, raw_panel.survey_id),
+                  recorded(core_database, core_panel.survey_id)]
+    if stored != [(expected, 0)] * 3:
+        raise RuntimeError(f"expected {expected} answers and nothing waiting on every side; "
+                           f"(answers, waiting) were {stored[0]} (engine), {stored[1]} (raw), "
+                           f"{stored[2]} (Core statements alone)")
+    if core_counts != engine_counts:
+        raise RuntimeError(f"the Core reference sent {dict(core_counts)}, the engine "
+                           f"{dict(engine_counts)}: they must send the same statements")
     value, baseline = max(engine_rates), max(raw_rates)
     return [Figure(
         bench=BENCH,
@@ -360,6 +452,12 @@ def run(run: Run) -> list[Figure | Skipped]:
             "warm_up_messages": size + counted,
             "engine_statements_per_message": StatementTally.per(engine_counts, counted),
             "raw_statements_per_message": StatementTally.per(raw_counts, counted),
+            "core_statements_alone_msg_per_s_by_round": [round(rate, 1) for rate in core_rates],
+            "core_statements_alone_ratio": round(max(core_rates) / baseline, 3),
+            "core_statements_alone_note": "the engine's own statements through SQLAlchemy "
+                                          "Core, without the session, ORM objects or "
+                                          "conversation logic: a ceiling for the engine while "
+                                          "it runs its statements through SQLAlchemy",
             "statements_note": "BEGIN counts transactions; the engine commits through the "
                                "driver, so its COMMITs are not counted as statements; the raw "
                                "loop keeps one connection open",
