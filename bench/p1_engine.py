@@ -196,6 +196,14 @@ def answer_through_engine(
     return watch.seconds
 
 
+def seconds_answering(answer: Callable[[int], None], numbers: range) -> float:
+    """Seconds for ``answer`` to write messages ``numbers``, in turn (a baseline's round)."""
+    with Stopwatch() as watch:
+        for number in numbers:
+            answer(number)
+    return watch.seconds
+
+
 @dataclass(frozen=True)
 class Reply:
     """What the engine queued for the next question, copied so the raw loop writes as much."""
@@ -271,11 +279,7 @@ class RawAnswers:
         cursor.close()
 
     def answer_all(self, numbers: range) -> float:
-        """Seconds to write messages ``numbers``, in turn."""
-        with Stopwatch() as watch:
-            for number in numbers:
-                self.answer(number)
-        return watch.seconds
+        return seconds_answering(self.answer, numbers)
 
     @contextmanager
     def counting(self) -> Iterator[Counter[str]]:
@@ -352,11 +356,7 @@ class CoreStatements:
                 "new_person_id": person_id, "new_handled_at": now})
 
     def answer_all(self, numbers: range) -> float:
-        """Seconds to run messages ``numbers``' statements, in turn."""
-        with Stopwatch() as watch:
-            for number in numbers:
-                self.answer(number)
-        return watch.seconds
+        return seconds_answering(self.answer, numbers)
 
 
 def recorded(database: Engine, survey_id: int) -> tuple[int, int]:
