@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -22,7 +23,8 @@ from bot.clock import ManualClock
 from bot.conversation import Kind
 from bot.surveys.definition import QuestionDef, SurveyDef
 from bot.surveys.store import save_survey
-from storage.database import transaction
+from scheduler.runner import LEADERSHIP
+from storage.database import advisory_key, transaction
 from storage.tables import OutboxMessage, Suggestion
 from tests.doubles.twilio_api import TwilioDouble, inbound_sms_params, twilio_signature
 from tests.voicebank.app_harness import PUBLIC_URL, SMS_NUMBER, add_person, add_service
@@ -34,12 +36,14 @@ PERSON = "+447700900123"
 DEADLINE = 30.0
 
 
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = DEADLINE) -> None:
-    """Poll ``condition`` (another process is doing the work) until true or the deadline."""
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = DEADLINE,
+               explain: Callable[[], str] = str) -> None:
+    """Poll ``condition`` (another process is doing the work) until true or the deadline;
+    ``explain`` says what the processes did, for the failure's message."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
+            raise AssertionError(f"gave up waiting for {what}\n{explain()}")
         time.sleep(0.05)
 
 
@@ -189,6 +193,25 @@ def _invitations(database: Engine, title: str) -> list[str]:
 LEADS = "now leads voicebank scheduler"
 
 
+def _lead_holders(database: Engine) -> list[str]:
+    """Who holds the scheduler's advisory lock: each session's pid and what it is running."""
+    key = advisory_key(LEADERSHIP) & 0xFFFFFFFFFFFFFFFF
+    with database.connect() as connection:
+        return [f"pid {pid} ({application or 'no name'}): {query}" for pid, application, query
+                in connection.execute(text(
+                    "SELECT l.pid, a.application_name, a.query FROM pg_locks l "
+                    "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
+                    "AND l.granted AND l.classid = :high AND l.objid = :low"
+                ), {"high": key >> 32, "low": key & 0xFFFFFFFF})]
+
+
+def _explain(database: Engine, schedulers: list[VoicebankProcess]) -> Callable[[], str]:
+    def explanation() -> str:
+        logs = "\n".join(f"--- {s.log_path.name}:\n{s.output()}" for s in schedulers)
+        return f"the scheduler's lead is held by {_lead_holders(database) or 'nobody'}\n{logs}"
+    return explanation
+
+
 def test_of_two_schedulers_one_leads_and_each_invitation_is_queued_once(
     postgres: Engine, start: Callable[..., VoicebankProcess]
 ) -> None:
@@ -202,10 +225,11 @@ def test_of_two_schedulers_one_leads_and_each_invitation_is_queued_once(
         start(f"scheduler-{n}", ["worker", "--no-dispatcher", "--no-handling"], **settings)
         for n in (1, 2)
     ]
+    explain = _explain(postgres, schedulers)
     _open_survey_for_everyone(postgres, real, "Summer trips")
 
     wait_until(lambda: len(_invitations(postgres, "Summer trips")) >= len(addresses),
-               "the survey invitations")
+               "the survey invitations", explain=explain)
     leaders = [s for s in schedulers if LEADS in s.output()]
     assert len(leaders) == 1
     (leader,) = leaders
@@ -213,9 +237,10 @@ def test_of_two_schedulers_one_leads_and_each_invitation_is_queued_once(
 
     # The leader stops; the other takes the lead and the next survey is still sent once.
     leader.stop()
-    wait_until(lambda: LEADS in follower.output(), "the other scheduler to lead")
+    wait_until(lambda: LEADS in follower.output(), "the other scheduler to lead",
+               explain=explain)
     _open_survey_for_everyone(postgres, real, "Winter lunches")
     wait_until(lambda: len(_invitations(postgres, "Winter lunches")) >= len(addresses),
-               "the second survey's invitations")
+               "the second survey's invitations", explain=explain)
     assert _invitations(postgres, "Summer trips") == addresses
     assert _invitations(postgres, "Winter lunches") == addresses
