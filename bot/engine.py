@@ -8,7 +8,7 @@ marked handled all commit together, or not at all.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -103,11 +103,16 @@ class ConversationEngine:
         with self.database.begin() as connection:
             return inbox.store_many(connection=connection, rows=rows)
 
-    def handle_waiting(self, address: str) -> int:
-        """Handle every stored message from ``address`` not yet handled, oldest first."""
+    def handle_waiting(self, address: str, *,
+                       before_each: Callable[[], None] | None = None) -> int:
+        """Handle every stored message from ``address`` not yet handled, oldest first;
+        ``before_each`` (if given) is called before each one, as the app's runtime does to
+        let its web server go first."""
         handled = 0
         more: bool | None = True
         while more:
+            if before_each is not None:
+                before_each()
             more = self._handle_next(address)
             if more is None:
                 break

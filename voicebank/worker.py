@@ -14,19 +14,21 @@ from collections.abc import AsyncIterator
 
 from scheduler.leadership import Leadership
 from scheduler.runner import LEADERSHIP, build_scheduler
-from voicebank.runtime import Runtime
+from voicebank.runtime import Runtime, WebLoad
 from voicebank.wiring import Voicebank
 
 log = logging.getLogger(__name__)
 
 
 @contextlib.asynccontextmanager
-async def running(voicebank: Voicebank, *, receive: bool = True) -> AsyncIterator[Runtime]:
+async def running(voicebank: Voicebank, *, receive: bool = True,
+                  web: WebLoad | None = None) -> AsyncIterator[Runtime]:
     """Start the runtime (handling and the dispatcher unless turned off, Telegram when set
     and ``receive``) and the scheduler (its ticks unless turned off, and then only in the
-    leading process; the sweep for unhandled messages where handling is on); stop both."""
+    leading process; the sweep for unhandled messages where handling is on); stop both.
+    ``web`` is the web app's count of requests in hand, when this process serves the web."""
     settings = voicebank.settings
-    runtime = Runtime(voicebank, receive=receive)
+    runtime = Runtime(voicebank, receive=receive, web=web)
     leadership = Leadership(voicebank.database, LEADERSHIP)
     scheduler = build_scheduler(engine=voicebank.engine, timezone=settings.timezone,
                                 nudge_days=settings.nudge_days_list,

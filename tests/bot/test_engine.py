@@ -280,3 +280,18 @@ def test_a_message_that_cannot_be_handled_is_kept_and_the_person_told(database, 
     assert failed.error == "RuntimeError: this flow is broken"
     assert any(f"inbox message {failed.id}" in r.message for r in caplog.records)
     assert phone.send("menu")[0] == "What would you like to do?"
+
+
+def test_before_each_is_called_before_each_waiting_message_is_handled(database, engine, clock):
+    phone = joined(database, engine, clock)
+    for text in ("hello", "1", "MENU"):
+        phone.store(text)
+    handled_when_called: list[int] = []
+
+    def count_handled() -> None:
+        handled_when_called.append(sum(message.status == "handled"
+                                       for message in rows(database, InboxMessage)))
+
+    assert engine.handle_waiting(SMS, before_each=count_handled) == 3
+    # The join was handled before; then one call before each of the three, in turn.
+    assert handled_when_called == [1, 2, 3]

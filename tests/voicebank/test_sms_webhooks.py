@@ -62,6 +62,9 @@ def test_a_text_is_stored_and_answered_from_our_number(app: RunningApp, twilio: 
     assert "Willow House" in twilio.sent_bodies()[0]
     assert all(row.status == OutboxStatus.SENT for row in app.outbox())
     assert all((row.provider_id or "").startswith("SM") for row in app.outbox())
+    # Handling made way for the app's requests, all answered now.
+    assert app.runtime.web is not None
+    assert app.runtime.web.serving == 0
 
 
 @pytest.mark.parametrize(

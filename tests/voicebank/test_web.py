@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect
 from starlette.testclient import TestClient
+from starlette.types import Receive, Scope, Send
 
 from storage.database import create_database_engine
 from storage.migrate import current_revision, head_revision
+from voicebank.runtime import WebLoad
 from voicebank.settings import ENV_PREFIX, load_settings
-from voicebank.web.app import create_app
+from voicebank.web.app import CountingRequests, create_app
 
 
 @pytest.fixture
@@ -50,3 +54,48 @@ def test_nothing_is_built_before_the_app_starts(database_url: str, tmp_path: Pat
     create_app(load_settings(database_url=database_url))
 
     assert not (tmp_path / "v.db").exists()
+
+
+def test_the_app_counts_the_requests_in_hand_even_when_one_fails() -> None:
+    load = WebLoad()
+    seen: list[int] = []
+
+    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(load.serving)
+        if scope.get("path") == "/fails":
+            raise RuntimeError("the endpoint failed")
+
+    counting = CountingRequests(endpoint, load)
+
+    async def nothing() -> dict[str, str]:
+        return {"type": "http.disconnect"}
+
+    async def ignore(message: object) -> None:
+        return None
+
+    asyncio.run(counting({"type": "http", "path": "/"}, nothing, ignore))
+    with pytest.raises(RuntimeError):
+        asyncio.run(counting({"type": "http", "path": "/fails"}, nothing, ignore))
+    asyncio.run(counting({"type": "lifespan"}, nothing, ignore))  # not a request
+
+    assert seen == [1, 1, 0]
+    assert load.serving == 0
+
+
+def test_handling_waits_for_a_lull_in_requests_but_not_for_ever() -> None:
+    load = WebLoad()
+    load.serving = 2
+    waiting = threading.Thread(target=load.wait_for_lull, args=(60.0,))
+    waiting.start()
+    waiting.join(timeout=0.3)
+    assert waiting.is_alive()  # two requests in hand: it waits
+
+    load.serving = 0
+    waiting.join(timeout=30)
+    assert not waiting.is_alive()  # answered: it goes on
+
+    load.serving = 1  # a request that never ends: it goes on after the most it may wait
+    gives_up = threading.Thread(target=load.wait_for_lull, args=(0.05,))
+    gives_up.start()
+    gives_up.join(timeout=30)
+    assert not gives_up.is_alive()

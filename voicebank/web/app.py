@@ -14,8 +14,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.clock import Clock
+from voicebank.runtime import WebLoad
 from voicebank.settings import Settings, load_settings
 from voicebank.web import api, pages, webhooks
 from voicebank.web.action_pages import action_router
@@ -40,21 +42,43 @@ def create_app_from_environment() -> FastAPI:
     return create_app(load_settings())
 
 
+class CountingRequests:
+    """Counts the HTTP requests in hand in ``load``, so handling in this process can give
+    way to them (:class:`~voicebank.runtime.WebLoad`)."""
+
+    def __init__(self, app: ASGIApp, load: WebLoad) -> None:
+        self.app = app
+        self.load = load
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.load.serving += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.load.serving -= 1
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     """The ASGI app: wiring happens when it starts, not when this module is imported."""
+
+    load = WebLoad()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         voicebank = await asyncio.to_thread(assemble, settings, clock=clock)
         app.state.voicebank = voicebank
         try:
-            async with running(voicebank) as runtime:
+            async with running(voicebank, web=load) as runtime:
                 app.state.runtime = runtime
                 yield
         finally:
             voicebank.close()
 
     app = FastAPI(title="Voicebank", lifespan=lifespan)
+    app.add_middleware(CountingRequests, load=load)
     app.include_router(webhooks.router)
     app.include_router(pages.router)
     app.include_router(survey_router)
