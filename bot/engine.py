@@ -106,8 +106,8 @@ class ConversationEngine:
     def handle_waiting(self, address: str, *,
                        before_each: Callable[[], None] | None = None) -> int:
         """Handle every stored message from ``address`` not yet handled, oldest first;
-        ``before_each`` (if given) is called before each one, as the app's runtime does to
-        let its web server go first."""
+        ``before_each`` (if given) is called before each one: the runtime uses it to let
+        other work in its process go first."""
         handled = 0
         more: bool | None = True
         while more:

@@ -11,7 +11,8 @@ from sqlalchemy.engine import Engine
 
 from scheduler.jobs import run_if_leading
 from scheduler.leadership import Leadership
-from storage.database import advisory_key, create_database_engine
+from storage.database import create_database_engine
+from tests.advisory_locks import holders
 
 
 @pytest.fixture
@@ -87,13 +88,11 @@ def test_a_leader_whose_session_dies_loses_the_lead_and_another_takes_it(
         assert leader.try_lead() is True
         assert other.try_lead() is False
         # The leader's database session ends, as when its process is killed or cut off.
-        key = advisory_key("voicebank scheduler") & 0xFFFFFFFFFFFFFFFF
         with other_engine.connect() as connection:
-            ended = connection.execute(text(
-                # With a timeout, it waits until the session has ended and let go of its locks.
-                "SELECT pg_terminate_backend(pid, 10000) FROM pg_locks "
-                "WHERE locktype = 'advisory' AND granted AND classid = :high AND objid = :low"
-            ), {"high": key >> 32, "low": key & 0xFFFFFFFF}).scalars().all()
+            # With a timeout, it waits until the session has ended and let go of its locks.
+            ended = [connection.execute(text("SELECT pg_terminate_backend(:pid, 10000)"),
+                                        {"pid": holder.pid}).scalar_one()
+                     for holder in holders(connection, "voicebank scheduler")]
         assert ended == [True]
 
         assert other.try_lead() is True

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -24,8 +23,9 @@ from bot.conversation import Kind
 from bot.surveys.definition import QuestionDef, SurveyDef
 from bot.surveys.store import save_survey
 from scheduler.runner import LEADERSHIP
-from storage.database import advisory_key, transaction
+from storage.database import transaction
 from storage.tables import OutboxMessage, Suggestion
+from tests.advisory_locks import holders
 from tests.doubles.twilio_api import TwilioDouble, inbound_sms_params, twilio_signature
 from tests.voicebank.app_harness import PUBLIC_URL, SMS_NUMBER, add_person, add_service
 from voicebank.settings import ENV_PREFIX
@@ -195,14 +195,9 @@ LEADS = "now leads voicebank scheduler"
 
 def _lead_holders(database: Engine) -> list[str]:
     """Who holds the scheduler's advisory lock: each session's pid and what it is running."""
-    key = advisory_key(LEADERSHIP) & 0xFFFFFFFFFFFFFFFF
     with database.connect() as connection:
-        return [f"pid {pid} ({application or 'no name'}): {query}" for pid, application, query
-                in connection.execute(text(
-                    "SELECT l.pid, a.application_name, a.query FROM pg_locks l "
-                    "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
-                    "AND l.granted AND l.classid = :high AND l.objid = :low"
-                ), {"high": key >> 32, "low": key & 0xFFFFFFFF})]
+        return [f"pid {pid} ({application or 'no name'}): {query}"
+                for pid, application, query in holders(connection, LEADERSHIP)]
 
 
 def _explain(database: Engine, schedulers: list[VoicebankProcess]) -> Callable[[], str]:
