@@ -36,22 +36,13 @@ from bot.surveys.flow import step_for
 from bot.surveys.invitations import open_survey
 from bot.surveys.loading import load_survey_yaml
 from bot.surveys.store import save_survey
-from storage import inbox, people
-from storage.database import SQLITE_BUSY_TIMEOUT_MS, _updating, transaction
-from storage.inbox import _OLDEST_UNHANDLED as OLDEST_UNHANDLED
-from storage.outbox import _QUEUE as QUEUE
-from storage.people import _BY_ADDRESS_LOCKED as BY_ADDRESS
-from storage.people import _SURROUNDINGS as SURROUNDINGS
-from storage.survey_progress import _ANSWER as ANSWER
-from storage.survey_progress import _OPEN_SURVEYS_FOR as OPEN_SURVEYS_FOR
+from storage import conversations, inbox, outbox, people, survey_progress
+from storage.database import SQLITE_BUSY_TIMEOUT_MS, transaction
 from storage.tables import (
-    Conversation,
     InboxMessage,
     InboxStatus,
     OutboxMessage,
-    ParticipantStatus,
     SurveyAnswer,
-    SurveyParticipant,
     SurveyQuestion,
 )
 
@@ -247,8 +238,9 @@ class RawAnswers:
         cursor.execute("COMMIT")
         cursor.execute("BEGIN IMMEDIATE")
         cursor.execute(
-            "UPDATE conversation SET step = ?, updated_at = ? WHERE person_id = ?",
-            (step_for(self.panel.survey_id, position + 1), now, person_id))
+            "UPDATE conversation SET flow = ?, step = ?, context = ?, misses = ?, updated_at = ?"
+            " WHERE person_id = ?",
+            ("survey", step_for(self.panel.survey_id, position + 1), "{}", 0, now, person_id))
         cursor.execute(
             "INSERT INTO outbox (person_id, address, channel, text, options, footer, picture,"
             " audio, priority, status, attempts, next_attempt_at, created_at, sent_at,"
@@ -263,15 +255,10 @@ class RawAnswers:
             (self.panel.survey_id, self.panel.question_ids[position], person_id,
              self.panel.service_id, self.panel.constituency_id, option, ANSWERS[option], None,
              now))
-        if position == 1:  # the first answer: the engine marks the person as answering
-            cursor.execute(
-                "UPDATE survey_participant SET position = ?, status = ?"
-                " WHERE survey_id = ? AND person_id = ?",
-                (position, "answering", self.panel.survey_id, person_id))
-        else:
-            cursor.execute(
-                "UPDATE survey_participant SET position = ? WHERE survey_id = ? AND person_id = ?",
-                (position, self.panel.survey_id, person_id))
+        cursor.execute(
+            "UPDATE survey_participant SET position = ?, status = ?"
+            " WHERE survey_id = ? AND person_id = ?",
+            (position, "answering", self.panel.survey_id, person_id))
         cursor.execute(
             "UPDATE inbox SET status = ?, person_id = ?, handled_at = ? WHERE id = ?",
             ("handled", person_id, now, inbox_id))
@@ -304,12 +291,12 @@ class RawAnswers:
 
 
 class CoreStatements:
-    """Where the engine's time goes: the statements the engine sends for one answer (its
-    reads too, built the same), through SQLAlchemy Core on one connection per transaction,
-    with no session, no ORM objects and no conversation logic. Between the raw loop and the
-    engine, it says how much of the gap is SQLAlchemy running statements, and how much is
-    the rest. The statements are the product's own prebuilt ones (hence the imports of
-    private names), so this follows the engine when they change."""
+    """What preparing the engine's statements buys: the statements the engine sends for one
+    answer (its reads too), each run through SQLAlchemy's ``Connection.execute`` on one
+    connection per transaction, with no session and no conversation logic. The engine runs
+    them prepared (:mod:`storage.prepared`); this side shows how fast it could be if it did
+    not. They are the product's own statements (hence the imports of private names), so
+    this follows the engine when they change."""
 
     def __init__(self, database: Engine, panel: Panel, reply: Reply) -> None:
         self.database = database
@@ -320,40 +307,40 @@ class CoreStatements:
     def answer(self, number: int) -> None:
         person_id, address, position, option = self.panel.turn(number)
         now = START + timedelta(seconds=number + 1)
+        arriving = inbox.arriving(channel="sms", provider_id=f"SM{number:032d}",
+                                  address=address, text=str(option), received_at=now)
         with self.database.begin() as connection:
-            (inbox_id,) = inbox.store_many(connection=connection, rows=[inbox.arriving(
-                channel="sms", provider_id=f"SM{number:032d}", address=address,
-                text=str(option), received_at=now)])
+            (inbox_id, _channel, _provider_id) = connection.execute(
+                inbox._storing("sqlite", 1).statement,
+                {f"{name}_0": value for name, value in arriving.items()}).one()
         with self.database.begin() as connection:
-            connection.execute(OLDEST_UNHANDLED, {"address": address, "count": 2}).all()
-            connection.execute(BY_ADDRESS, {"urn": address}).one()
-            connection.execute(SURROUNDINGS, {"person_id": person_id}).one()
-            connection.execute(OPEN_SURVEYS_FOR, {"person_id": person_id}).all()
-            connection.execute(LIVE_ELECTIONS).all()
-            connection.execute(ANSWER, {
+            run = connection.execute
+            run(inbox._OLDEST_UNHANDLED.statement, {"address": address, "count": 2}).all()
+            run(people._SENDER.statement, {"urn": address}).one()
+            run(people._SURROUNDINGS.statement, {"person_id": person_id}).one()
+            run(survey_progress._OPEN_SURVEYS_FOR.statement, {"person_id": person_id}).all()
+            run(LIVE_ELECTIONS.statement).all()
+            run(survey_progress._ANSWER.statement, {
                 "survey_id": self.panel.survey_id,
                 "question_id": self.panel.question_ids[position], "person_id": person_id,
                 "service_id": self.panel.service_id,
                 "constituency_id": self.panel.constituency_id, "option_number": option,
                 "value": ANSWERS[option], "text": None, "answered_at": now})
-            connection.execute(_updating(SurveyParticipant.__table__,  # type: ignore[attr-defined]
-                                         ("position", "status")), {
+            run(survey_progress._ADVANCE.statement, {
                 "key_survey_id": self.panel.survey_id, "key_person_id": person_id,
-                "new_position": position, "new_status": ParticipantStatus.ANSWERING})
-            connection.execute(_updating(Conversation.__table__,  # type: ignore[attr-defined]
-                                         ("step", "updated_at")), {
-                "key_person_id": person_id,
-                "new_step": step_for(self.panel.survey_id, position + 1), "new_updated_at": now})
-            connection.execute(QUEUE, {
+                "new_position": position})
+            run(conversations._UPDATE.statement, {
+                "key_person_id": person_id, "new_flow": "survey",
+                "new_step": step_for(self.panel.survey_id, position + 1), "new_context": {},
+                "new_misses": 0, "new_updated_at": now})
+            run(outbox._QUEUE.statement, {
                 "person_id": person_id, "address": address, "channel": "sms",
                 "text": self.reply.text, "options": self.options, "footer": self.reply.footer,
                 "picture": None, "audio": False, "priority": 0, "in_reply_to": inbox_id,
                 "dedupe_key": None, "sensitive": False, "created_at": now,
-                "next_attempt_at": now})
-            connection.execute(_updating(InboxMessage.__table__,  # type: ignore[attr-defined]
-                                         ("handled_at", "person_id", "status")), {
-                "key_id": inbox_id, "new_status": InboxStatus.HANDLED,
-                "new_person_id": person_id, "new_handled_at": now})
+                "next_attempt_at": now}).one()
+            run(inbox._HANDLED.statement, {
+                "key_id": inbox_id, "new_person_id": person_id, "new_handled_at": now})
 
     def answer_all(self, numbers: range) -> float:
         return seconds_answering(self.answer, numbers)

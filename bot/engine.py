@@ -48,8 +48,11 @@ from bot.surveys.flow import SURVEY, FinishSurvey, RecordSurveyAnswer, StopSurve
 from storage import conversations, inbox, outbox, people
 from storage.audit import record_audit
 from storage.database import lock_name, transaction
+from storage.inbox import Arrived
+from storage.people import Profile, Sender, Surroundings
 from storage.suggestions import record_suggestion
 from storage.tables import (
+    Address,
     CommunicationProfile,
     InboxMessage,
     Person,
@@ -133,7 +136,7 @@ class ConversationEngine:
     def _handle_next(self, address: str) -> bool | None:
         """Handle the oldest waiting message from ``address``: None if there was none, else
         whether another is waiting (asked in the same transaction, to spare a second one)."""
-        message_id: int | None = None
+        message: Arrived | None = None
         try:
             with transaction(self.database) as session:
                 lock_name(session, f"address:{address}")
@@ -143,46 +146,47 @@ class ConversationEngine:
                 if not waiting:
                     return None
                 message = waiting[0]
-                message_id = message.id
                 now = self.clock.now()
-                person_id = self._handle(session, message, now)
-                inbox.mark_handled(session=session, message=message, person_id=person_id, now=now)
+                person_id, kept = self._handle(session, message, now)
+                inbox.mark_handled(session=session, message_id=message.id, person_id=person_id,
+                                   now=now, kept=kept)
                 return len(waiting) > 1
         except Exception as error:
-            if message_id is None:
+            if message is None:
                 raise
-            log.exception("could not handle inbox message %s; kept it as failed", message_id)
-            self._park(message_id, address, f"{type(error).__name__}: {error}")
+            log.exception("could not handle inbox message %s; kept it as failed", message.id)
+            self._park(message, f"{type(error).__name__}: {error}")
             return True
 
-    def _park(self, message_id: int, address: str, error: str) -> None:
+    def _park(self, message: Arrived, error: str) -> None:
         """Keep a message that could not be handled, with why, and tell its sender kindly."""
         now = self.clock.now()
         with transaction(self.database) as session:
-            message = session.get_one(InboxMessage, message_id)
-            inbox.mark_failed(session=session, message_id=message_id, error=error, now=now)
-            found = people.find_by_address(session=session, urn=address)
+            inbox.mark_failed(session=session, message_id=message.id, error=error, now=now)
+            found = people.find_by_address(session=session, urn=message.address)
             language = found[0].language if found else DEFAULT_LANGUAGE
             sorry = Outgoing(load_catalogue(language).text("error.sorry"))
-            self._queue(session, message, found[0] if found else None, [sorry], None, now)
+            self._queue(session, message, found[0].id if found else None, [sorry], None, now)
 
-    def _handle(self, session: Session, message: InboxMessage, now: datetime) -> int | None:
+    def _handle(self, session: Session, message: Arrived, now: datetime
+                ) -> tuple[int | None, str | None]:
+        """Handle one message: who sent it (None for a stranger), and what to keep in place
+        of its words when they are not to be kept (a ballot's), else None."""
         text = clean_text(message.text)
-        found = people.find_by_address(session=session, urn=message.address, lock=True)
-        if found is None:
-            return self._onboard(session, message, text, now)
-        person, address = found
-        assert person.id is not None
-        if people.reactivate_address(session=session, address=address):
-            record_audit(session=session, actor=f"person:{person.id}", action="address.reactivated",
-                         subject=message.address, at=now)
-        # Kept to the end of the turn: what it holds stays in the session for what follows.
-        around = people.surroundings_of(session=session, person=person)
+        sender = people.sender_at(session=session, urn=message.address)
+        if sender is None:
+            return self._onboard(session, message, text, now), None
+        if not sender.address_active:
+            address = session.get_one(Address, sender.address_id)
+            if people.reactivate_address(session=session, address=address):
+                record_audit(session=session, actor=f"person:{sender.id}",
+                             action="address.reactivated", subject=message.address, at=now)
+        around = people.surroundings_of(session=session, person_id=sender.id)
         profile = around.profile
-        script = self._script(person.language)
+        script = self._script(sender.language)
         view = PersonView(
-            id=person.id,
-            opted_out=person.opted_out_at is not None,
+            id=sender.id,
+            opted_out=sender.opted_out_at is not None,
             easy_words=profile.easy_words,
             supporter=profile.supporter_name,
         )
@@ -190,24 +194,28 @@ class ConversationEngine:
         pending = (
             Pending(saved.flow, saved.step, dict(saved.context), saved.misses) if saved else None
         )
-        surveys = survey_turns.prepare(session=session, person=person, pending=pending)
-        elections = election_turns.prepare(session=session, person=person, pending=pending,
+        surveys = survey_turns.prepare(session=session, person_id=sender.id,
+                                       language=sender.language, pending=pending)
+        elections = election_turns.prepare(session=session, person_id=sender.id,
+                                           service_id=sender.service_id,
+                                           language=sender.language, pending=pending,
                                            texts=script.texts)
         voting = pending is not None and pending.flow == VOTE
         if surveys.drop_pending or elections.drop_pending:
             pending = None
         script = replace(script, flows={
             **script.flows, SURVEY: surveys.flow, STAND: elections.stand, VOTE: elections.vote,
-            SURGERY: self._surgery_flow(session, person, now),
+            SURGERY: self._surgery_flow(session, sender.id, now),
         })
         turn = take_step(person=view, pending=pending, text=text, script=script,
                          address=message.address)
         voting = voting or (turn.next is not None and turn.next.flow == VOTE)
+        kept = None
         if voting:
-            message.text = election_turns.BALLOT_TEXT  # the voter's words are not kept
+            kept = election_turns.BALLOT_TEXT  # the voter's words are not kept
             turn = replace(turn, say=tuple(replace(m, sensitive=True) for m in turn.say))
-        facts, said = self._perform(session, turn.effects, person, profile, message, script,
-                                    now)
+        facts, said = self._perform(session, turn.effects, sender, around, message, script,
+                                    surveys, now)
         next_question = turn.next
         if next_question is not None and facts:
             next_question = replace(next_question, context={**next_question.context, **facts})
@@ -219,20 +227,22 @@ class ConversationEngine:
             next_question = replace(next_question, context={
                 **next_question.context, ASKED_ON: message.address})
         if next_question is None:
-            offered = survey_turns.offer_next(session=session, person=person, view=view,
-                                              effects=turn.effects)
+            opted_in = any(isinstance(effect, OptIn) for effect in turn.effects)
+            offered = survey_turns.offer_next(
+                session=session, view=replace(view, opted_out=view.opted_out and not opted_in),
+                language=sender.language, effects=turn.effects)
             said.extend(offered.say)
             next_question = offered.next
-        self._save_pending(session, person.id, next_question, now)
+        self._save_pending(session, sender.id, next_question, now)
         notes = [Outgoing(script.texts.text("survey.closed", easy=view.easy_words))] if (
             surveys.pending_closed) else []
         if elections.note is not None:
             notes.append(Outgoing(elections.note))
-        self._queue(session, message, person, [*notes, *turn.say, *said], profile, now)
-        return person.id
+        self._queue(session, message, sender.id, [*notes, *turn.say, *said], profile, now)
+        return sender.id, kept
 
     def _onboard(
-        self, session: Session, message: InboxMessage, text: str, now: datetime
+        self, session: Session, message: Arrived, text: str, now: datetime
     ) -> int | None:
         texts = load_catalogue(DEFAULT_LANGUAGE)
         if is_keyword(text, texts.words("stop")):
@@ -263,52 +273,61 @@ class ConversationEngine:
         welcome = Outgoing(texts.text("welcome.joined", service=service.name))
         self._save_pending(session, person.id, turn.next, now)
         profile = people.profile_of(session=session, person_id=person.id)
-        self._queue(session, message, person, [welcome, *turn.say], profile, now)
+        self._queue(session, message, person.id, [welcome, *turn.say], profile, now)
         return person.id
 
     def _perform(
         self,
         session: Session,
         effects: Iterable[Effect],
-        person: Person,
-        profile: CommunicationProfile,
-        message: InboxMessage,
+        sender: Sender,
+        around: Surroundings,
+        message: Arrived,
         script: Script,
+        surveys: survey_turns.SurveyTurn,
         now: datetime,
     ) -> tuple[dict[str, Any], list[Outgoing]]:
-        """Record what a turn decided; return facts for the next question and extra replies."""
-        assert person.id is not None
+        """Record what a turn decided; return facts for the next question and extra replies.
+
+        Most turns record a survey answer, or nothing; the person's own row is read only
+        for the effects that change it or need all of it."""
         facts: dict[str, Any] = {}
         said: list[Outgoing] = []
-        actor = f"person:{person.id}"
+        actor = f"person:{sender.id}"
+
+        def person() -> Person:
+            return session.get_one(Person, sender.id)
+
         for effect in effects:
             match effect:
                 case OptOut():
-                    person.opted_out_at = now
-                    session.add(person)
-                    outbox.cancel_queued(session=session, person_id=person.id,
+                    opting_out = person()
+                    opting_out.opted_out_at = now
+                    session.add(opting_out)
+                    outbox.cancel_queued(session=session, person_id=sender.id,
                                          min_priority=Priority.BULK,
                                          reason="the person opted out")
                     record_audit(session=session, actor=actor, action="person.opted_out", at=now,
                                  detail={"address": message.address})
                 case OptIn():
-                    person.opted_out_at = None
-                    session.add(person)
+                    opting_in = person()
+                    opting_in.opted_out_at = None
+                    session.add(opting_in)
                     record_audit(session=session, actor=actor, action="person.opted_in", at=now,
                                  detail={"address": message.address})
                 case Rejoin(code=code):
-                    said.append(self._rejoin(session, person, code, script.texts, now))
+                    said.append(self._rejoin(session, person(), code, script.texts, now))
                 case SaveIdea(text=text, concern=concern):
                     suggestion = record_suggestion(
-                        session=session, text=text, topic="", now=now, person_id=person.id,
-                        service_id=person.service_id, inbox_id=message.id,
+                        session=session, text=text, topic="", now=now, person_id=sender.id,
+                        service_id=sender.service_id, inbox_id=message.id,
                     )
                     facts["suggestion_id"] = suggestion.id
                     if concern:
                         suggestion.concern = True
                         session.add(suggestion)
                         alert_safeguarding(session=session, suggestion=suggestion,
-                                           person=person, words=concern, now=now)
+                                           person=person(), words=concern, now=now)
                 case KeepIdeaAnonymous(suggestion_id=suggestion_id):
                     self._anonymise(session, suggestion_id)
                 case AddIdeaPhoto(suggestion_id=suggestion_id):
@@ -322,21 +341,24 @@ class ConversationEngine:
                 case FinishSurgeryLog(surgery_id=surgery_id):
                     surgeries.finish_log(session=session, surgery_id=surgery_id, now=now)
                 case CompleteAction(action_id=action_id, note=note):
-                    said.extend(self._complete(session, person, action_id, note, script, now))
+                    said.extend(self._complete(session, person(), action_id, note, script, now))
                 case SetIdeaTopic(suggestion_id=suggestion_id, topic=topic):
                     suggestion = session.get_one(Suggestion, suggestion_id)
                     suggestion.topic = topic
                     session.add(suggestion)
                 case RecordSurveyAnswer() | FinishSurvey() | StopSurvey():
-                    survey_turns.record(session=session, person=person, effect=effect, now=now)
+                    survey_turns.record(session=session, turn=surveys, person_id=sender.id,
+                                        service_id=sender.service_id,
+                                        constituency_id=around.constituency_id, effect=effect,
+                                        now=now)
                 case CastVote() if message.channel == SIMULATOR:
                     # Staff try the bot as someone in the dashboard; nobody votes for them.
                     said.append(Outgoing(script.texts.text("vote.simulator")))
                 case Nominate() | CastVote():
                     said.extend(election_turns.record(
-                        session=session, person=person, effect=effect, media=message.media,
+                        session=session, person=person(), effect=effect, media=message.media,
                         texts=script.texts, now=now,
-                        easy=profile.easy_words,
+                        easy=around.profile.easy_words,
                     ))
                 case _:
                     raise TypeError(f"no way to record {effect!r}")
@@ -358,10 +380,7 @@ class ConversationEngine:
         session.add(suggestion)
 
     @staticmethod
-    def _surgery_flow(session: Session, person: Person, now: datetime) -> SurgeryFlow:
-        assert person.id is not None
-        mp_id = person.id
-
+    def _surgery_flow(session: Session, mp_id: int, now: datetime) -> SurgeryFlow:
         def find() -> tuple[int | None, str]:
             surgery = surgeries.surgery_to_log(session=session, mp_id=mp_id, now=now)
             if surgery is None:
@@ -420,10 +439,10 @@ class ConversationEngine:
     @staticmethod
     def _queue(
         session: Session,
-        message: InboxMessage,
-        person: Person | None,
+        message: Arrived,
+        person_id: int | None,
         replies: Iterable[Outgoing],
-        profile: CommunicationProfile | None,
+        profile: Profile | CommunicationProfile | None,
         now: datetime,
     ) -> None:
         if message.provider_answered:
@@ -439,7 +458,7 @@ class ConversationEngine:
                 footer=shaped.footer,
                 picture=shaped.picture,
                 audio=bool(profile and profile.audio),
-                person_id=person.id if person else None,
+                person_id=person_id,
                 priority=Priority.REPLY,
                 in_reply_to=message.id,
                 sensitive=shaped.sensitive,

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from bot.messages import Outgoing
 from bot.urns import scheme_of
+from storage.people import Profile
 from storage.tables import Address, CommunicationProfile
 
 _JOINERS = {"\u200d", "\ufe0f", "\ufe0e", "\u20e3"}
@@ -25,7 +26,7 @@ def strip_pictures(text: str) -> str:
     return "\n".join(" ".join(line.split()) for line in stripped.split("\n"))
 
 
-def adapt(outgoing: Outgoing, profile: CommunicationProfile) -> Outgoing:
+def adapt(outgoing: Outgoing, profile: Profile | CommunicationProfile) -> Outgoing:
     """The message as this person wants it: without emoji and pictures if they said so."""
     if profile.pictures:
         return outgoing

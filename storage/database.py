@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Table, bindparam, event, insert, inspect, text, update
+from sqlalchemy import Table, bindparam, event, insert, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, SQLModel, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -214,29 +214,10 @@ def insert_ignoring_repeats(dialect: str, table: Table, *returning: str) -> Any:
     return insert(table).returning(*columns)
 
 
-def write_through(session: Session, row: SQLModel, **values: Any) -> None:
-    """Set ``values`` on ``row`` and write them to its database row at once, by primary key.
-
-    For the few columns a turn changes on rows it has loaded (how far a survey has got, a
-    message handled): one ``UPDATE`` instead of the session tracking the change and working
-    out at flush what to write. ``row`` holds the new values as what the database has, so
-    a later flush writes nothing more for them. A new row, not yet inserted, is left to the
-    session with the values set on it."""
-    state = inspect(row)
-    if not state.persistent:
-        for name, value in values.items():
-            setattr(row, name, value)
-        session.add(row)
-        return
-    table = row.__table__  # type: ignore[attr-defined]
-    keys = {f"key_{column.name}": getattr(row, column.name) for column in table.primary_key}
-    # On the session's connection, in its transaction: the row is there already, so there
-    # is nothing the session must flush first.
-    session.connection().execute(
-        _updating(table, tuple(sorted(values))),
-        {**keys, **{f"new_{name}": value for name, value in values.items()}})
-    for name, value in values.items():
-        set_committed_value(row, name, value)
+def held_row(session: Session, model: type[SQLModel], *key: Any) -> Any:
+    """The session's own copy of the ``model`` row with primary key ``key``, if it holds one:
+    after a prepared statement writes the row, that copy is out of date."""
+    return session.identity_map.get(identity_key(model, key if len(key) > 1 else key[0]))
 
 
 @functools.cache

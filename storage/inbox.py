@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import Integer, bindparam, func
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
-from storage.database import insert_ignoring_repeats, write_through
+from storage.database import insert_ignoring_repeats
+from storage.prepared import Prepared, updating
 from storage.tables import InboxMessage, InboxStatus
+
+_TABLE = InboxMessage.__table__  # type: ignore[attr-defined]
+_ARRIVING = ("channel", "provider_id", "address", "text", "media", "received_at",
+             "provider_answered", "status")
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -61,38 +69,62 @@ def arriving(
 
 
 def store_many(*, connection: Connection, rows: Sequence[dict[str, Any]]) -> list[int | None]:
-    """Store messages that arrived together (rows from :func:`arriving`): SQLAlchemy sends
-    them as one multi-row insert, and the keys it returns say which rows were new. For each,
-    its inbox id, or None if this delivery was seen before (also when the same delivery
-    comes twice among ``rows``: the first is stored)."""
+    """Store messages that arrived together (rows from :func:`arriving`) in one multi-row
+    insert; the keys it returns say which rows were new. For each, its inbox id, or None if
+    this delivery was seen before (also when the same delivery comes twice among ``rows``:
+    the first is stored)."""
     if not rows:
         return []
-    table = InboxMessage.__table__  # type: ignore[attr-defined]
+    values = {f"{name}_{index}": row[name]
+              for index, row in enumerate(rows) for name in _ARRIVING}
     stored = {
         (channel, provider_id): inbox_id
-        for inbox_id, channel, provider_id in connection.execute(
-            insert_ignoring_repeats(connection.dialect.name, table, "id", "channel",
-                                    "provider_id"),
-            list(rows))
+        for inbox_id, channel, provider_id in _storing(connection.dialect.name, len(rows))
+        .rows(connection, values)
     }
     # The first of two rows for one delivery takes its id; the repeat gets None.
     return [stored.pop((row["channel"], row["provider_id"]), None) for row in rows]
 
 
-_OLDEST_UNHANDLED = (
-    select(InboxMessage)
-    .where(InboxMessage.address == bindparam("address"),
-           InboxMessage.status == InboxStatus.RECEIVED)
-    .order_by(col(InboxMessage.id))
+@functools.lru_cache(maxsize=512)
+def _storing(dialect: str, count: int) -> Prepared:
+    """The insert of ``count`` arriving messages that ignores repeats, built once per size."""
+    statement = insert_ignoring_repeats(dialect, _TABLE, "id", "channel", "provider_id")
+    return Prepared(statement.values([
+        {name: bindparam(f"{name}_{index}", type_=_TABLE.c[name].type) for name in _ARRIVING}
+        for index in range(count)
+    ]))
+
+
+@dataclass(frozen=True)
+class Arrived:
+    """A message waiting in the inbox, with what handling it needs."""
+
+    id: int
+    channel: str
+    address: str
+    text: str
+    media: tuple[str, ...]
+    provider_answered: bool
+
+
+_OLDEST_UNHANDLED = Prepared(
+    sa.select(_TABLE.c.id, _TABLE.c.channel, _TABLE.c.address, _TABLE.c.text, _TABLE.c.media,
+           _TABLE.c.provider_answered)
+    .where(_TABLE.c.address == bindparam("address"), _TABLE.c.status == InboxStatus.RECEIVED)
+    .order_by(_TABLE.c.id)
     .limit(bindparam("count", type_=Integer))
 )
-"""Built once: every message handled asks it, and building it costs more than running it."""
 
 
-def oldest_unhandled(*, session: Session, address: str, count: int) -> list[InboxMessage]:
+def oldest_unhandled(*, session: Session, address: str, count: int) -> list[Arrived]:
     """Up to ``count`` of the oldest messages from ``address`` not yet handled, oldest first:
     the engine asks for two, to handle one and know whether another is waiting."""
-    return list(session.exec(_OLDEST_UNHANDLED, params={"address": address, "count": count}))
+    return [Arrived(id=inbox_id, channel=channel, address=address, text=text,
+                    media=tuple(media), provider_answered=provider_answered)
+            for inbox_id, channel, address, text, media, provider_answered
+            in _OLDEST_UNHANDLED.rows(session.connection(), {"address": address,
+                                                             "count": count})]
 
 
 def addresses_waiting(*, session: Session, limit: int = 100) -> list[str]:
@@ -108,11 +140,22 @@ def addresses_waiting(*, session: Session, limit: int = 100) -> list[str]:
     return list(rows)
 
 
-def mark_handled(
-    *, session: Session, message: InboxMessage, person_id: int | None, now: datetime
-) -> None:
-    write_through(session, message, status=InboxStatus.HANDLED, person_id=person_id,
-                  handled_at=now)
+_HANDLED = Prepared(updating(_TABLE, keys=["id"], columns=["person_id", "handled_at"],
+                             status=InboxStatus.HANDLED))
+_HANDLED_KEEPING = Prepared(updating(_TABLE, keys=["id"],
+                                     columns=["person_id", "handled_at", "text"],
+                                     status=InboxStatus.HANDLED))
+
+
+def mark_handled(*, session: Session, message_id: int, person_id: int | None, now: datetime,
+                 kept: str | None = None) -> None:
+    """Record that a message was handled (from ``person_id``, None for a stranger);
+    ``kept`` takes the place of its words when they are not to be kept (a ballot's)."""
+    params = {"key_id": message_id, "new_person_id": person_id, "new_handled_at": now}
+    if kept is None:
+        _HANDLED.write(session.connection(), params)
+    else:
+        _HANDLED_KEEPING.write(session.connection(), {**params, "new_text": kept})
 
 
 def mark_failed(*, session: Session, message_id: int, error: str, now: datetime) -> None:

@@ -11,15 +11,18 @@ from sqlalchemy.orm import Mapped, aliased
 from sqlmodel import Session, col, select
 
 from storage import delivery
+from storage.prepared import Prepared
 from storage.tables import Address, OutboxMessage, OutboxStatus, Priority
 
 CLAIM_LEASE = timedelta(minutes=5)
 CLEARED = "[a voting message, cleared once sent]"
 
 
-_QUEUE = insert(OutboxMessage.__table__).returning(  # type: ignore[attr-defined]
-    OutboxMessage.__table__.c.id)  # type: ignore[attr-defined]
-"""Built once: a turn queues its replies with it, and a reminder run its thousands."""
+_TABLE = OutboxMessage.__table__  # type: ignore[attr-defined]
+_QUEUED = ("person_id", "address", "channel", "text", "options", "footer", "picture", "audio",
+           "priority", "in_reply_to", "dedupe_key", "sensitive", "created_at", "next_attempt_at")
+_QUEUE = Prepared(insert(_TABLE).returning(_TABLE.c.id), given=_QUEUED)
+"""A turn queues its replies with it, and a reminder run its thousands."""
 
 
 def queue_message(
@@ -42,7 +45,7 @@ def queue_message(
     """Queue a message in the caller's transaction, for the dispatcher to send after commit;
     its outbox id. It is inserted at once, with no object to keep in the session; the
     table's defaults make it queued, not yet tried."""
-    return int(session.execute(_QUEUE, {
+    return int(_QUEUE.rows(session.connection(), {
         "person_id": person_id,
         "address": address,
         "channel": channel,
@@ -57,7 +60,7 @@ def queue_message(
         "sensitive": sensitive,
         "created_at": now,
         "next_attempt_at": now,
-    }).scalar_one())
+    })[0][0])
 
 
 def claim_due(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
+from storage.prepared import Prepared
 from storage.tables import (
     Address,
     CommunicationProfile,
@@ -22,54 +25,108 @@ from storage.tables import (
 
 _BY_ADDRESS = (select(Person, Address).join(Address, col(Address.person_id) == col(Person.id))
                .where(Address.urn == bindparam("urn")))
-_BY_ADDRESS_LOCKED = _BY_ADDRESS.with_for_update(of=Person)
 
 
-def find_by_address(*, session: Session, urn: str, lock: bool = False
-                    ) -> tuple[Person, Address] | None:
-    """The person an address belongs to, and the address itself, or None for a stranger.
-
-    ``lock`` holds the person's row until the transaction ends (on PostgreSQL), so two
-    workers with messages from two of their phones take turns."""
-    query = _BY_ADDRESS_LOCKED if lock else _BY_ADDRESS
-    row = session.exec(query, params={"urn": urn}).first()
+def find_by_address(*, session: Session, urn: str) -> tuple[Person, Address] | None:
+    """The person an address belongs to, and the address itself, or None for a stranger."""
+    row = session.exec(_BY_ADDRESS, params={"urn": urn}).first()
     return (row[0], row[1]) if row else None
+
+
+_PERSON = Person.__table__  # type: ignore[attr-defined]
+_ADDRESS = Address.__table__  # type: ignore[attr-defined]
+_PROFILE = CommunicationProfile.__table__  # type: ignore[attr-defined]
+_CONVERSATION = Conversation.__table__  # type: ignore[attr-defined]
+_SERVICE = Service.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Sender:
+    """The person a message came from, as handling it needs them, and the address it came
+    from (whether it was marked inactive)."""
+
+    id: int
+    language: str
+    service_id: int | None
+    opted_out_at: datetime | None
+    address_id: int
+    address_active: bool
+
+
+_SENDER = Prepared(
+    sa.select(_PERSON.c.id, _PERSON.c.language, _PERSON.c.service_id, _PERSON.c.opted_out_at,
+           _ADDRESS.c.id, _ADDRESS.c.active)
+    .join(_ADDRESS, _ADDRESS.c.person_id == _PERSON.c.id)
+    .where(_ADDRESS.c.urn == bindparam("urn"))
+    .with_for_update(of=_PERSON)
+)
+
+
+def sender_at(*, session: Session, urn: str) -> Sender | None:
+    """Who wrote from ``urn`` (None for a stranger), their row locked until the transaction
+    ends (on PostgreSQL), so two workers with messages from two of their phones take turns."""
+    rows = _SENDER.rows(session.connection(), {"urn": urn})
+    if not rows:
+        return None
+    person_id, language, service_id, opted_out_at, address_id, active = rows[0]
+    return Sender(id=person_id, language=language, service_id=service_id,
+                  opted_out_at=opted_out_at, address_id=address_id, address_active=active)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How a person wants to be written to (see :class:`CommunicationProfile`), as plain
+    data; the defaults when none was recorded."""
+
+    pictures: bool = True
+    easy_words: bool = True
+    audio: bool = False
+    supporter_name: str | None = None
+
+
+@dataclass(frozen=True)
+class SavedConversation:
+    """The question a person was asked and has not answered yet (see :class:`Conversation`)."""
+
+    flow: str
+    step: str
+    context: Mapping[str, Any]
+    misses: int
 
 
 @dataclass(frozen=True)
 class Surroundings:
     """What handling a message needs of a person besides the person: how to write to them,
-    the question they were asked (None if none) and their service (None if none).
+    the question they were asked (None if none) and their service's constituency."""
 
-    Holding these keeps them in the session, so a later ``session.get`` of one of them
-    finds it there instead of asking the database again."""
-
-    profile: CommunicationProfile
-    conversation: Conversation | None
-    service: Service | None
+    profile: Profile
+    conversation: SavedConversation | None
+    constituency_id: int | None
 
 
-_SURROUNDINGS = (
-    select(CommunicationProfile, Conversation, Service)
-    .select_from(Person)
-    .outerjoin(CommunicationProfile, col(CommunicationProfile.person_id) == col(Person.id))
-    .outerjoin(Conversation, col(Conversation.person_id) == col(Person.id))
-    .outerjoin(Service, col(Service.id) == col(Person.service_id))
-    .where(Person.id == bindparam("person_id"))
+_SURROUNDINGS = Prepared(
+    sa.select(_PROFILE.c.person_id, _PROFILE.c.pictures, _PROFILE.c.easy_words, _PROFILE.c.audio,
+           _PROFILE.c.supporter_name, _CONVERSATION.c.flow, _CONVERSATION.c.step,
+           _CONVERSATION.c.context, _CONVERSATION.c.misses, _SERVICE.c.constituency_id)
+    .select_from(_PERSON)
+    .outerjoin(_PROFILE, _PROFILE.c.person_id == _PERSON.c.id)
+    .outerjoin(_CONVERSATION, _CONVERSATION.c.person_id == _PERSON.c.id)
+    .outerjoin(_SERVICE, _SERVICE.c.id == _PERSON.c.service_id)
+    .where(_PERSON.c.id == bindparam("person_id"))
 )
 
 
-def surroundings_of(*, session: Session, person: Person) -> Surroundings:
-    """The person's profile (the defaults when none was recorded), pending question and
-    service, in one query. Read after the person is locked, so it sees what the worker
-    before us committed."""
-    assert person.id is not None
-    profile, conversation, service = session.exec(
-        _SURROUNDINGS, params={"person_id": person.id}).one()
-    return Surroundings(
-        profile=profile if profile is not None else CommunicationProfile(person_id=person.id),
-        conversation=conversation, service=service,
-    )
+def surroundings_of(*, session: Session, person_id: int) -> Surroundings:
+    """The person's profile, pending question and constituency, in one query. Read after
+    :func:`sender_at` has locked the person, so it sees what the worker before us committed."""
+    (has_profile, pictures, easy_words, audio, supporter_name, flow, step, context, misses,
+     constituency_id) = _SURROUNDINGS.rows(session.connection(), {"person_id": person_id})[0]
+    profile = Profile(pictures=pictures, easy_words=easy_words, audio=audio,
+                      supporter_name=supporter_name) if has_profile is not None else Profile()
+    conversation = SavedConversation(flow=flow, step=step, context=context, misses=misses) if (
+        flow is not None) else None
+    return Surroundings(profile=profile, conversation=conversation,
+                        constituency_id=constituency_id)
 
 
 def service_by_join_code(*, session: Session, code: str) -> Service | None:

@@ -7,13 +7,17 @@ answers carry no person and no time, yet reminders still know who has not finish
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import bindparam, insert
 from sqlmodel import Session, col, select
 
-from storage.database import write_through
+from storage.database import held_row
 from storage.outbox import queued_for
+from storage.prepared import Prepared, updating
 from storage.tables import (
     Constituency,
     ParticipantStatus,
@@ -98,39 +102,112 @@ def not_yet_queued(*, session: Session, survey_id: int, key_prefix: str) -> list
     )
 
 
-_OPEN_SURVEYS_FOR = (
-    select(Survey, SurveyParticipant)
-    .join(SurveyParticipant, col(SurveyParticipant.survey_id) == col(Survey.id))
+_SURVEY = Survey.__table__  # type: ignore[attr-defined]
+_PARTICIPANT = SurveyParticipant.__table__  # type: ignore[attr-defined]
+_ANSWER_TABLE = SurveyAnswer.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class SurveyRow:
+    """A survey's row as plain data (see :class:`Survey`), read with a person's progress."""
+
+    id: int
+    title: str
+    intro: str
+    status: str
+    opens_at: datetime | None
+    closes_at: datetime | None
+    anonymous: bool
+    dont_know: bool
+    audience_kind: str
+    audience_value: str
+    reminders: list[int]
+    translations: dict[str, Any]
+    opened_at: datetime | None
+    definition_key: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a person has got in a survey (see :class:`SurveyParticipant`)."""
+
+    survey_id: int
+    status: str
+    position: int
+
+
+_SURVEY_FIELDS = tuple(field.name for field in fields(SurveyRow))
+_OPEN_SURVEYS_FOR = Prepared(
+    sa.select(*(_SURVEY.c[name] for name in _SURVEY_FIELDS), _PARTICIPANT.c.status,
+           _PARTICIPANT.c.position)
+    .join(_PARTICIPANT, _PARTICIPANT.c.survey_id == _SURVEY.c.id)
     .where(
-        SurveyParticipant.person_id == bindparam("person_id"),
-        col(SurveyParticipant.status).in_(UNFINISHED),
-        Survey.status == SurveyStatus.OPEN,
+        _PARTICIPANT.c.person_id == bindparam("person_id"),
+        _PARTICIPANT.c.status.in_(UNFINISHED),
+        _SURVEY.c.status == SurveyStatus.OPEN,
     )
-    .order_by(col(Survey.opened_at), col(Survey.id))
+    .order_by(_SURVEY.c.opened_at, _SURVEY.c.id)
 )
 
 
-def advance(*, session: Session, progress: SurveyParticipant, position: int) -> None:
-    """Record that the person has answered up to ``position``."""
-    write_through(session, progress, position=position, status=ParticipantStatus.ANSWERING)
-
-
-def open_surveys_for(*, session: Session, person_id: int) -> list[tuple[Survey, SurveyParticipant]]:
+def open_surveys_for(*, session: Session, person_id: int) -> list[tuple[SurveyRow, Progress]]:
     """The open surveys this person has yet to finish, oldest first."""
-    rows = session.exec(_OPEN_SURVEYS_FOR, params={"person_id": person_id})
-    return [(survey, progress) for survey, progress in rows]
+    found = []
+    fields = len(_SURVEY_FIELDS)
+    for row in _OPEN_SURVEYS_FOR.rows(session.connection(), {"person_id": person_id}):
+        survey = SurveyRow(*row[:fields])
+        found.append((survey, Progress(survey_id=survey.id, status=row[fields],
+                                       position=row[fields + 1])))
+    return found
 
 
-_ANSWER = insert(SurveyAnswer.__table__)  # type: ignore[attr-defined]
-"""Built once, and run at once: an answer is written, not kept in the session."""
+_PARTICIPANT_KEY = ("survey_id", "person_id")
+_ADVANCE = Prepared(updating(_PARTICIPANT, keys=_PARTICIPANT_KEY, columns=["position"],
+                             status=ParticipantStatus.ANSWERING))
+_FINISH = Prepared(updating(_PARTICIPANT, keys=_PARTICIPANT_KEY, columns=["finished_at"],
+                            status=ParticipantStatus.FINISHED))
+_STOP = Prepared(updating(_PARTICIPANT, keys=_PARTICIPANT_KEY,
+                          status=ParticipantStatus.STOPPED))
+
+
+def advance(*, session: Session, survey_id: int, person_id: int, position: int) -> None:
+    """Record that the person has answered up to ``position``."""
+    _write_progress(session, _ADVANCE, survey_id, person_id, new_position=position)
+
+
+def finish(*, session: Session, survey_id: int, person_id: int, now: datetime) -> None:
+    """Record that the person has answered the whole survey."""
+    _write_progress(session, _FINISH, survey_id, person_id, new_finished_at=now)
+
+
+def stop(*, session: Session, survey_id: int, person_id: int) -> None:
+    """Record that the person left the survey: no more of its questions or reminders."""
+    _write_progress(session, _STOP, survey_id, person_id)
+
+
+def _write_progress(session: Session, statement: Prepared, survey_id: int, person_id: int,
+                    **values: Any) -> None:
+    statement.write(session.connection(),
+                    {"key_survey_id": survey_id, "key_person_id": person_id, **values})
+    held = held_row(session, SurveyParticipant, survey_id, person_id)
+    if held is not None:
+        session.expire(held)  # read again if used: what was just written is the truth
+
+
+_ANSWER_FIELDS = ("survey_id", "question_id", "person_id", "service_id", "constituency_id",
+                  "option_number", "value", "text", "answered_at")
+_ANSWER = Prepared(insert(_ANSWER_TABLE), given=_ANSWER_FIELDS)
+"""An answer is written at once, not kept in the session."""
 
 
 def record_answer(
     *,
     session: Session,
-    survey: Survey,
+    survey_id: int,
+    anonymous: bool,
     question_id: int,
-    person: Person,
+    person_id: int,
+    service_id: int | None,
     constituency_id: int | None,
     option_number: int | None,
     value: str,
@@ -138,17 +215,16 @@ def record_answer(
     now: datetime,
 ) -> None:
     """Store one answer; in an anonymous survey, without the person or the time."""
-    assert survey.id is not None
-    session.execute(_ANSWER, {
-        "survey_id": survey.id,
+    _ANSWER.write(session.connection(), {
+        "survey_id": survey_id,
         "question_id": question_id,
-        "person_id": None if survey.anonymous else person.id,
-        "service_id": person.service_id,
+        "person_id": None if anonymous else person_id,
+        "service_id": service_id,
         "constituency_id": constituency_id,
         "option_number": option_number,
         "value": value,
         "text": text,
-        "answered_at": None if survey.anonymous else now,
+        "answered_at": None if anonymous else now,
     })
 
 

@@ -161,15 +161,15 @@ def candidates(*, session: Session, election_id: int) -> list[Candidate]:
 # -- standing ----------------------------------------------------------------------------
 
 
-def standable_for(*, session: Session, person: Person) -> Election | None:
-    """The election in nominations this person may stand in: in their constituency, a
-    service user, not already standing."""
-    assert person.id is not None
-    if person.service_id is None:
+def standable_for(*, session: Session, person_id: int, service_id: int | None
+                  ) -> Election | None:
+    """The election in nominations this person (at ``service_id``) may stand in: in their
+    constituency, a service user, not already standing."""
+    if service_id is None:
         return None
-    if Role.SERVICE_USER not in people.roles_of(session=session, person_id=person.id):
+    if Role.SERVICE_USER not in people.roles_of(session=session, person_id=person_id):
         return None
-    service = session.get(people.Service, person.service_id)
+    service = session.get(people.Service, service_id)
     if service is None:
         return None
     found = session.exec(
@@ -182,7 +182,7 @@ def standable_for(*, session: Session, person: Person) -> Election | None:
     if found is None:
         return None
     already = session.exec(select(Candidate.id).where(
-        Candidate.election_id == found.id, Candidate.person_id == person.id)).first()
+        Candidate.election_id == found.id, Candidate.person_id == person_id)).first()
     return None if already is not None else found
 
 
@@ -202,7 +202,7 @@ def nominate(
     if election.status != ElectionStatus.NOMINATIONS:
         raise ElectionError("nominations are not open for this election")
     assert person.id is not None
-    may_stand = standable_for(session=session, person=person)
+    may_stand = standable_for(session=session, person_id=person.id, service_id=person.service_id)
     if may_stand is None or may_stand.id != election_id:
         raise ElectionError(
             f"{person.name or 'this person'} cannot stand in this election: only a service "

@@ -9,10 +9,12 @@ voter to a vote.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+import sqlalchemy as sa
+from sqlmodel import Session
 
 from bot.catalogue import Catalogue, load_catalogue
 from bot.conversation import Effect, Pending
@@ -30,12 +32,14 @@ from bot.elections.flows import (
 from bot.messages import Outgoing
 from bot.rules import PersonView, Script, ask
 from storage import conversations, people
+from storage.prepared import Prepared
 from storage.tables import Election, ElectionStatus, Person, RollEntry
 
 BALLOT_TEXT = "[a reply to a ballot, not kept]"
-_LIVE = select(Election.status).where(col(Election.status).in_(
-    [ElectionStatus.NOMINATIONS, ElectionStatus.VOTING])).distinct()
-"""Which stages elections are at, if any are live: asked at every message, so built once."""
+_ELECTION = Election.__table__  # type: ignore[attr-defined]
+_LIVE = Prepared(sa.select(_ELECTION.c.status).where(_ELECTION.c.status.in_(
+    [ElectionStatus.NOMINATIONS, ElectionStatus.VOTING])).distinct())
+"""Which stages elections are at, if any are live: asked at every message."""
 
 
 @dataclass(frozen=True)
@@ -46,21 +50,21 @@ class ElectionTurn:
     drop_pending: bool = False
 
 
-def prepare(*, session: Session, person: Person, pending: Pending | None,
-            texts: Catalogue) -> ElectionTurn:
+def prepare(*, session: Session, person_id: int, service_id: int | None, language: str,
+            pending: Pending | None, texts: Catalogue) -> ElectionTurn:
     """The person's STAND and VOTE flows for this turn."""
-    assert person.id is not None
     # Most messages come when nothing is being stood for or voted in: one cheap look first.
-    live = session.exec(_LIVE).all()
-    election = (service.standable_for(session=session, person=person)
+    live = {status for (status,) in _LIVE.rows(session.connection())}
+    election = (service.standable_for(session=session, person_id=person_id,
+                                      service_id=service_id)
                 if ElectionStatus.NOMINATIONS in live else None)
     stand = StandFlow(election_id=election.id if election else None,
                       title=election.title if election else "")
-    papers = (service.votable_for(session=session, person_id=person.id)
+    papers = (service.votable_for(session=session, person_id=person_id)
               if ElectionStatus.VOTING in live else [])
     voted = (not papers and ElectionStatus.VOTING in live
-             and service.has_voted_in_open(session=session, person_id=person.id))
-    vote = VoteFlow(papers=papers, language=person.language, voted=voted)
+             and service.has_voted_in_open(session=session, person_id=person_id))
+    vote = VoteFlow(papers=papers, language=language, voted=voted)
     note, drop = None, False
     if pending is not None and pending.flow == STAND and election is None:
         note, drop = texts.text("stand.closed"), True
@@ -68,7 +72,7 @@ def prepare(*, session: Session, person: Person, pending: Pending | None,
             vote.paper_for(pending.step) is None):
         drop = True
         election_id = election_of_step(pending.step)
-        entry = session.get(RollEntry, (election_id, person.id)) if election_id else None
+        entry = session.get(RollEntry, (election_id, person_id)) if election_id else None
         election_row = session.get(Election, election_id) if election_id else None
         still_open = election_row is not None and election_row.status == ElectionStatus.VOTING
         if entry is not None and entry.voted and still_open:
@@ -78,7 +82,7 @@ def prepare(*, session: Session, person: Person, pending: Pending | None,
     return ElectionTurn(stand=stand, vote=vote, note=note, drop_pending=drop)
 
 
-def record(*, session: Session, person: Person, effect: Effect, media: list[str],
+def record(*, session: Session, person: Person, effect: Effect, media: Sequence[str],
            texts: Catalogue, easy: bool, now: datetime) -> list[Outgoing]:
     """Store a nomination or a vote; what to say back."""
     assert person.id is not None

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from bot.conversation import Kind
 from bot.surveys.definition import Audience, AudienceKind, OptionDef, QuestionDef, SurveyDef
+from storage.survey_progress import SurveyRow
 from storage.tables import Survey, SurveyOption, SurveyQuestion, SurveyStatus
 
 
@@ -76,7 +77,7 @@ _questions_kept: OrderedDict[tuple[int, str], tuple[QuestionDef, ...]] = Ordered
 _keeping = threading.Lock()
 
 
-def load_survey(*, session: Session, survey_id: int, row: Survey | None = None
+def load_survey(*, session: Session, survey_id: int, row: Survey | SurveyRow | None = None
                 ) -> SurveyDef | None:
     """The survey as plain data, with its id, its questions' ids and its status; None if
     there is no such survey. ``row`` is the survey's row when the caller has it already."""
@@ -100,7 +101,7 @@ def load_survey(*, session: Session, survey_id: int, row: Survey | None = None
     )
 
 
-def survey_questions(*, session: Session, row: Survey) -> tuple[QuestionDef, ...]:
+def survey_questions(*, session: Session, row: Survey | SurveyRow) -> tuple[QuestionDef, ...]:
     """The survey's questions with their options, in order.
 
     Questions and options are written once, when a survey is saved, and never changed, so

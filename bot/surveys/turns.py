@@ -10,7 +10,7 @@ for them once they finish one, never two at once.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlmodel import Session
@@ -30,14 +30,8 @@ from bot.surveys.flow import (
 )
 from bot.surveys.store import load_survey, survey_questions
 from storage import survey_progress
-from storage.tables import (
-    ParticipantStatus,
-    Person,
-    Service,
-    Survey,
-    SurveyParticipant,
-    SurveyStatus,
-)
+from storage.survey_progress import Progress, SurveyRow
+from storage.tables import ParticipantStatus, Survey, SurveyStatus
 
 
 @dataclass(frozen=True)
@@ -48,9 +42,9 @@ class SurveyTurn:
     pending_closed: bool = False
     drop_pending: bool = False
     """The pending survey question is gone (closed, finished or left): ask nothing of it."""
-    open: tuple[tuple[Survey, SurveyParticipant], ...] = ()
-    """The open surveys the person is part of, with their progress: held for the turn, so
-    recording an answer finds them in the session instead of asking again."""
+    open: dict[int, tuple[SurveyRow, Progress]] = field(default_factory=dict)
+    """The open surveys the person has yet to finish, by id, with their progress as the turn
+    leaves it: recording an answer needs to ask nothing more."""
 
 
 @dataclass
@@ -59,15 +53,15 @@ class Offer:
     next: Pending | None = None
 
 
-def _next_position(survey: SurveyDef, progress: SurveyParticipant) -> int | None:
+def _next_position(survey: SurveyDef, progress: Progress) -> int | None:
     later = [q.position for q in survey.questions if q.position > progress.position]
     return min(later) if later else None
 
 
-def prepare(*, session: Session, person: Person, pending: Pending | None) -> SurveyTurn:
+def prepare(*, session: Session, person_id: int, language: str, pending: Pending | None
+            ) -> SurveyTurn:
     """The person's survey flow for this turn, and whether their pending survey has closed."""
-    assert person.id is not None
-    waiting = survey_progress.open_surveys_for(session=session, person_id=person.id)
+    waiting = survey_progress.open_surveys_for(session=session, person_id=person_id)
     surveys: dict[int, SurveyDef] = {}
     closed = drop = False
     if pending is not None and pending.flow == SURVEY:
@@ -79,12 +73,11 @@ def prepare(*, session: Session, person: Person, pending: Pending | None) -> Sur
             if loaded is not None:
                 surveys[survey_id] = loaded
         else:
-            row = session.get(Survey, survey_id) if survey_id is not None else None
-            closed = row is not None and row.status == SurveyStatus.CLOSED
+            ended = session.get(Survey, survey_id) if survey_id is not None else None
+            closed = ended is not None and ended.status == SurveyStatus.CLOSED
             drop = True
     next_up = None
     for row, progress in waiting:
-        assert row.id is not None
         survey = surveys.get(row.id) or load_survey(session=session, survey_id=row.id, row=row)
         if survey is None:
             continue
@@ -93,22 +86,20 @@ def prepare(*, session: Session, person: Person, pending: Pending | None) -> Sur
         if position is not None:
             next_up = step_for(row.id, position)
             break
-    flow = SurveyFlow(surveys=surveys, language=person.language, next_up=next_up)
-    return SurveyTurn(flow=flow, pending_closed=closed, drop_pending=drop, open=tuple(waiting))
+    flow = SurveyFlow(surveys=surveys, language=language, next_up=next_up)
+    return SurveyTurn(flow=flow, pending_closed=closed, drop_pending=drop,
+                      open={row.id: (row, progress) for row, progress in waiting})
 
 
-def record(*, session: Session, person: Person, effect: Effect, now: datetime) -> None:
+def record(*, session: Session, turn: SurveyTurn, person_id: int, service_id: int | None,
+           constituency_id: int | None, effect: Effect, now: datetime) -> None:
     """Store a survey effect: an answer (once, and only while the survey is open), the end
     of a survey, or leaving it."""
-    assert person.id is not None
     survey_id = getattr(effect, "survey_id", None)
-    if survey_id is None:
-        return
-    row = session.get(Survey, survey_id)
-    progress = survey_progress.participant(session=session, survey_id=survey_id,
-                                           person_id=person.id)
-    if row is None or progress is None or row.status != SurveyStatus.OPEN:
-        return
+    found = turn.open.get(survey_id) if survey_id is not None else None
+    if found is None:
+        return  # not open, or finished or left already
+    row, progress = found
     if progress.status in (ParticipantStatus.FINISHED, ParticipantStatus.STOPPED):
         return
     match effect:
@@ -117,39 +108,36 @@ def record(*, session: Session, person: Person, effect: Effect, now: datetime) -
                                survey_questions(session=session, row=row)
                                if question.position == position)
             assert question_id is not None
-            service = session.get(Service, person.service_id) if person.service_id else None
             survey_progress.record_answer(
-                session=session, survey=row, question_id=question_id, person=person,
-                constituency_id=service.constituency_id if service else None,
-                option_number=effect.option_number, value=effect.value, text=effect.text,
-                now=now,
+                session=session, survey_id=row.id, anonymous=row.anonymous,
+                question_id=question_id, person_id=person_id, service_id=service_id,
+                constituency_id=constituency_id, option_number=effect.option_number,
+                value=effect.value, text=effect.text, now=now,
             )
-            survey_progress.advance(session=session, progress=progress, position=position)
+            survey_progress.advance(session=session, survey_id=row.id, person_id=person_id,
+                                    position=position)
+            progress = replace(progress, position=position, status=ParticipantStatus.ANSWERING)
         case FinishSurvey():
-            progress.status = ParticipantStatus.FINISHED
-            progress.finished_at = now
+            survey_progress.finish(session=session, survey_id=row.id, person_id=person_id,
+                                   now=now)
+            progress = replace(progress, status=ParticipantStatus.FINISHED)
         case StopSurvey():
-            progress.status = ParticipantStatus.STOPPED
+            survey_progress.stop(session=session, survey_id=row.id, person_id=person_id)
+            progress = replace(progress, status=ParticipantStatus.STOPPED)
         case _:
             return
-    session.add(progress)
+    turn.open[row.id] = (row, progress)
 
 
-def offer_next(
-    *, session: Session, person: Person, view: PersonView, effects: Iterable[Effect]
-) -> Offer:
+def offer_next(*, session: Session, view: PersonView, language: str,
+               effects: Iterable[Effect]) -> Offer:
     """With nothing left to ask: pick up a survey they had started, or, having just
     finished one, offer the next survey waiting for them."""
-    assert person.id is not None
     effects = tuple(effects)
-    if person.opted_out_at is not None or any(
-        isinstance(effect, StopSurvey | OptOut) for effect in effects
-    ):
+    if view.opted_out or any(isinstance(effect, StopSurvey | OptOut) for effect in effects):
         return Offer()
     finished = any(isinstance(effect, FinishSurvey) for effect in effects)
-    for row, progress in survey_progress.open_surveys_for(session=session,
-                                                          person_id=person.id):
-        assert row.id is not None
+    for row, progress in survey_progress.open_surveys_for(session=session, person_id=view.id):
         if not finished and progress.status != ParticipantStatus.ANSWERING:
             continue
         survey = load_survey(session=session, survey_id=row.id, row=row)
@@ -159,8 +147,8 @@ def offer_next(
         if position is None:
             continue
         step = step_for(row.id, position)
-        flow = SurveyFlow(surveys={row.id: survey}, language=person.language, next_up=step)
-        script = Script.of(person.language, None, flow)
+        flow = SurveyFlow(surveys={row.id: survey}, language=language, next_up=step)
+        script = Script.of(language, None, flow)
         texts = script.texts
         if progress.status == ParticipantStatus.ANSWERING:
             lead = texts.text("survey.resume", easy=view.easy_words)

@@ -24,7 +24,7 @@ from storage.database import (
     create_database_engine,
     lock_name,
     transaction,
-    write_through,
+    held_row,
     write_turns_for,
 )
 from storage.tables import Constituency, Service
@@ -185,35 +185,17 @@ def test_advisory_keys_of_different_names_differ() -> None:
     assert len({advisory_key(name) for name in names}) == len(names)
 
 
-def test_write_through_updates_the_row_at_once_and_leaves_nothing_to_flush(
-        database: Engine) -> None:
+def test_held_row_is_the_sessions_own_copy_of_a_row_or_none(database: Engine) -> None:
     with transaction(database) as session:
         riverside = people.add_constituency(session=session, name="Riverside")
         assert riverside.id is not None
-        people.add_service(session=session, name="Willow House", constituency_id=riverside.id,
-                           join_code="WILLOW1")
+        willow = people.add_service(session=session, name="Willow House",
+                                    constituency_id=riverside.id, join_code="WILLOW1")
     with transaction(database) as session:
-        loaded = session.exec(select(Service)).one()
-        write_through(session, loaded, name="Willow Court", join_code="WILLOW2")
-        on_disk = session.connection().exec_driver_sql(
-            "SELECT name, join_code FROM service").one()
-        assert tuple(on_disk) == ("Willow Court", "WILLOW2")
-        assert (loaded.name, loaded.join_code) == ("Willow Court", "WILLOW2")
-        assert not session.dirty  # the session has nothing more to write
-        loaded.name = "Willow Lodge"  # a later change to the same row still goes out
-    with transaction(database) as session:
-        assert session.exec(select(Service.name, Service.join_code)).one() == (
-            "Willow Lodge", "WILLOW2")
-
-
-def test_write_through_a_row_not_yet_inserted_leaves_it_to_the_session(
-        database: Engine) -> None:
-    with transaction(database) as session:
-        riverside = Constituency(name="Riverside")
-        write_through(session, riverside, name="Riverside North")
-        assert riverside in session.new
-    with transaction(database) as session:
-        assert session.exec(select(Constituency.name)).all() == ["Riverside North"]
+        assert held_row(session, Service, willow.id) is None, "not read in this session"
+        loaded = session.get_one(Service, willow.id)
+        assert held_row(session, Service, willow.id) is loaded
+        assert held_row(session, Constituency, riverside.id) is None
 
 
 def _turns_of(database: Engine) -> WriteTurns:

@@ -39,7 +39,7 @@ def _store(
         ))
 
 
-def _oldest(session: Session, address: str) -> InboxMessage | None:
+def _oldest(session: Session, address: str) -> inbox.Arrived | None:
     waiting = inbox.oldest_unhandled(session=session, address=address, count=1)
     return waiting[0] if waiting else None
 
@@ -139,7 +139,8 @@ def test_the_oldest_waiting_message_of_an_address_comes_first(
         message = _oldest(session, ANN)
         assert message is not None
         assert (message.id, message.text) == (ann_first, "SURVEY")
-        inbox.mark_handled(session=session, message=message, person_id=None, now=clock.now())
+        inbox.mark_handled(session=session, message_id=message.id, person_id=None,
+                           now=clock.now())
 
     with transaction(database) as session:
         message = _oldest(session, ANN)
@@ -161,8 +162,8 @@ def test_marking_handled_and_failed_is_stored(database: Engine, clock: ManualClo
     clock.advance(timedelta(minutes=1))
 
     with transaction(database) as session:
-        message = session.get_one(InboxMessage, handled_id)
-        inbox.mark_handled(session=session, message=message, person_id=None, now=clock.now())
+        inbox.mark_handled(session=session, message_id=handled_id, person_id=None,
+                           now=clock.now())
         inbox.mark_failed(
             session=session, message_id=failed_id, error="x" * 5000, now=clock.now()
         )
@@ -175,13 +176,27 @@ def test_marking_handled_and_failed_is_stored(database: Engine, clock: ManualClo
     assert failed.error == "x" * 2000
 
 
+def test_words_not_to_be_kept_are_replaced_when_the_message_is_handled(
+    database: Engine, clock: ManualClock
+) -> None:
+    ballot_reply = _add(database, clock, text="2")
+    answer = _add(database, clock, text="yes")
+    with transaction(database) as session:
+        inbox.mark_handled(session=session, message_id=ballot_reply, person_id=None,
+                           now=clock.now(), kept="[a reply to a ballot, not kept]")
+        inbox.mark_handled(session=session, message_id=answer, person_id=None, now=clock.now())
+
+    assert [(row.text, row.status) for row in _rows(database)] == [
+        ("[a reply to a ballot, not kept]", InboxStatus.HANDLED), ("yes", InboxStatus.HANDLED)]
+
+
 def test_a_handled_message_is_not_marked_failed_afterwards(
     database: Engine, clock: ManualClock
 ) -> None:
     message_id = _add(database, clock)
     with transaction(database) as session:
-        message = session.get_one(InboxMessage, message_id)
-        inbox.mark_handled(session=session, message=message, person_id=None, now=clock.now())
+        inbox.mark_handled(session=session, message_id=message_id, person_id=None,
+                           now=clock.now())
 
     with transaction(database) as session:
         inbox.mark_failed(session=session, message_id=message_id, error="late", now=clock.now())
@@ -201,8 +216,8 @@ def test_addresses_waiting_go_by_their_oldest_waiting_message(
 
     with transaction(database) as session:
         assert inbox.addresses_waiting(session=session) == [ANN, BOB, CAT]
-        message = session.get_one(InboxMessage, ann_first)
-        inbox.mark_handled(session=session, message=message, person_id=None, now=clock.now())
+        inbox.mark_handled(session=session, message_id=ann_first, person_id=None,
+                           now=clock.now())
 
     with transaction(database) as session:
         assert inbox.addresses_waiting(session=session) == [BOB, CAT, ANN]
