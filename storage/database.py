@@ -19,6 +19,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, SQLModel, create_engine
 
+from storage.prepared import run_on_driver
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -66,7 +68,7 @@ def create_database_engine(url: str, *, echo: bool = False) -> Engine:
             raise OperationalError("BEGIN IMMEDIATE", None,
                                    sqlite3.OperationalError("database is locked"))
         try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            run_on_driver(connection, "BEGIN IMMEDIATE").close()
         except BaseException:
             dbapi_connection.end_turn()
             raise

@@ -53,6 +53,9 @@ class _Form:
     converts_results: bool
 
 
+_NO_FORM = _Form(sql="", positional=True, slots=(), results=(), converts_results=False)
+
+
 class Prepared:
     """A Core statement with its compiled form kept per dialect, run on the driver's cursor.
 
@@ -65,6 +68,7 @@ class Prepared:
         self.statement = statement
         self.given = list(given) if given is not None else None
         self._forms: weakref.WeakKeyDictionary[Dialect, _Form] = weakref.WeakKeyDictionary()
+        self._last: tuple[Dialect | None, _Form] = (None, _NO_FORM)
 
     def rows(self, connection: Connection,
              params: Mapping[str, Any] = _NOTHING) -> list[tuple[Any, ...]]:
@@ -90,9 +94,12 @@ class Prepared:
 
     def form(self, dialect: Dialect) -> _Form:
         """The statement as ``dialect`` runs it, compiled the first time it is asked for."""
+        if dialect is self._last[0]:
+            return self._last[1]
         form = self._forms.get(dialect)
         if form is None:
             form = self._forms[dialect] = _compile(self.statement, dialect, self.given)
+        self._last = (dialect, form)
         return form
 
     def _run(self, connection: Connection, params: Mapping[str, Any]) -> tuple[_Form, Any]:
@@ -115,23 +122,29 @@ class Prepared:
                                                                     strict=True)})
         if not connection.in_transaction():
             connection.begin()  # as Connection.execute would begin one
-        cursor = connection.connection.cursor()
-        listening = bool(connection.dispatch.before_cursor_execute
-                         or connection.dispatch.after_cursor_execute)
-        if listening:
-            for before in connection.dispatch.before_cursor_execute:
-                before(connection, cursor, form.sql, parameters, None, False)
-        try:
-            cursor.execute(form.sql, parameters)
-        except connection.dialect.loaded_dbapi.Error as error:
-            cursor.close()
-            raise exc.DBAPIError.instance(
-                form.sql, parameters, error, connection.dialect.loaded_dbapi.Error,
-                dialect=connection.dialect) from error
-        if listening:
-            for after in connection.dispatch.after_cursor_execute:
-                after(connection, cursor, form.sql, parameters, None, False)
-        return form, cursor
+        return form, run_on_driver(connection, form.sql, parameters)
+
+
+def run_on_driver(connection: Connection, sql: str, parameters: Any = ()) -> Any:
+    """Run ``sql`` on a new cursor of the connection's driver connection, as SQLAlchemy would
+    (its cursor events fire, a driver error comes out as SQLAlchemy's); the cursor, to read
+    and close."""
+    cursor = connection.connection.cursor()
+    # The same look SQLAlchemy takes before it fires these events: is anything listening?
+    listening = connection._has_events or connection.engine._has_events
+    if listening:
+        for before in connection.dispatch.before_cursor_execute:
+            before(connection, cursor, sql, parameters, None, False)
+    try:
+        cursor.execute(sql, parameters)
+    except connection.dialect.loaded_dbapi.Error as error:
+        cursor.close()
+        raise exc.DBAPIError.instance(sql, parameters, error, connection.dialect.loaded_dbapi.Error,
+                                      dialect=connection.dialect) from error
+    if listening:
+        for after in connection.dispatch.after_cursor_execute:
+            after(connection, cursor, sql, parameters, None, False)
+    return cursor
 
 
 def _compile(statement: ClauseElement, dialect: Dialect, given: list[str] | None) -> _Form:

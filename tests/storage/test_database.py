@@ -22,9 +22,9 @@ from storage.database import (
     WriteTurns,
     advisory_key,
     create_database_engine,
+    held_row,
     lock_name,
     transaction,
-    held_row,
     write_turns_for,
 )
 from storage.tables import Constituency, Service

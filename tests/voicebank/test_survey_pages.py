@@ -324,10 +324,13 @@ def _answer(dashboard: Dashboard, survey_id: int, picks: list[tuple[str, int, st
             assert option is not None
             for question_id, option_number, value, written in (
                     (choice.id, number, option.value, None), (text.id, None, words, words)):
+                assert person.id is not None
                 survey_progress.record_answer(
-                    session=session, survey=survey, question_id=question_id, person=person,
-                    constituency_id=None, option_number=option_number, value=value,
-                    text=written, now=dashboard.clock.now())
+                    session=session, survey_id=survey_id, anonymous=survey.anonymous,
+                    question_id=question_id, person_id=person.id,
+                    service_id=person.service_id, constituency_id=None,
+                    option_number=option_number, value=value, text=written,
+                    now=dashboard.clock.now())
             progress = session.get_one(SurveyParticipant, (survey_id, person.id))
             progress.status = ParticipantStatus.FINISHED
             session.add(progress)
