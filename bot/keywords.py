@@ -16,6 +16,12 @@ def normalise_keyword(text: str) -> str:
     Telegram commands lose their slash and any ``@BotName`` suffix; case, spacing and
     punctuation at the ends are ignored. A variation selector on an emoji is dropped.
     """
+    if text.isascii() and text.isalnum():
+        return text.lower()  # "2", "yes", "SKIP": the folding below would change nothing else
+    return _fold(text)
+
+
+def _fold(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text).replace("\ufe0f", "").casefold().strip()
     folded = _COMMAND_SUFFIX.sub(r"/\1", folded)
     folded = folded.removeprefix("/")

@@ -40,10 +40,10 @@ def save_conversation(
     """Make ``step`` of ``flow`` the person's pending question."""
     state = {"flow": flow, "step": step, "context": dict(context), "misses": misses,
              "updated_at": now}
-    changed = _UPDATE.write(session.connection(), {
+    changed = _UPDATE.write(session, {
         "key_person_id": person_id, **{f"new_{name}": value for name, value in state.items()}})
     if not changed:
-        _INSERT.write(session.connection(), {"person_id": person_id, **state})
+        _INSERT.write(session, {"person_id": person_id, **state})
     held = held_row(session, Conversation, person_id)
     if held is not None:
         session.expire(held)  # read again if used: what was just written is the truth
@@ -51,7 +51,7 @@ def save_conversation(
 
 def clear_conversation(*, session: Session, person_id: int) -> None:
     """The person has no pending question."""
-    _DELETE.write(session.connection(), {"key_person_id": person_id})
+    _DELETE.write(session, {"key_person_id": person_id})
     held = held_row(session, Conversation, person_id)
     if held is not None:
         session.expunge(held)

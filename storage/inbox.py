@@ -123,7 +123,7 @@ def oldest_unhandled(*, session: Session, address: str, count: int) -> list[Arri
     return [Arrived(id=inbox_id, channel=channel, address=address, text=text,
                     media=tuple(media), provider_answered=provider_answered)
             for inbox_id, channel, address, text, media, provider_answered
-            in _OLDEST_UNHANDLED.rows(session.connection(), {"address": address,
+            in _OLDEST_UNHANDLED.rows(session, {"address": address,
                                                              "count": count})]
 
 
@@ -153,9 +153,9 @@ def mark_handled(*, session: Session, message_id: int, person_id: int | None, no
     ``kept`` takes the place of its words when they are not to be kept (a ballot's)."""
     params = {"key_id": message_id, "new_person_id": person_id, "new_handled_at": now}
     if kept is None:
-        _HANDLED.write(session.connection(), params)
+        _HANDLED.write(session, params)
     else:
-        _HANDLED_KEEPING.write(session.connection(), {**params, "new_text": kept})
+        _HANDLED_KEEPING.write(session, {**params, "new_text": kept})
 
 
 def mark_failed(*, session: Session, message_id: int, error: str, now: datetime) -> None:

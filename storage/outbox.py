@@ -45,7 +45,7 @@ def queue_message(
     """Queue a message in the caller's transaction, for the dispatcher to send after commit;
     its outbox id. It is inserted at once, with no object to keep in the session; the
     table's defaults make it queued, not yet tried."""
-    return int(_QUEUE.rows(session.connection(), {
+    return int(_QUEUE.rows(session, {
         "person_id": person_id,
         "address": address,
         "channel": channel,

@@ -65,7 +65,7 @@ _SENDER = Prepared(
 def sender_at(*, session: Session, urn: str) -> Sender | None:
     """Who wrote from ``urn`` (None for a stranger), their row locked until the transaction
     ends (on PostgreSQL), so two workers with messages from two of their phones take turns."""
-    rows = _SENDER.rows(session.connection(), {"urn": urn})
+    rows = _SENDER.rows(session, {"urn": urn})
     if not rows:
         return None
     person_id, language, service_id, opted_out_at, address_id, active = rows[0]
@@ -120,7 +120,7 @@ def surroundings_of(*, session: Session, person_id: int) -> Surroundings:
     """The person's profile, pending question and constituency, in one query. Read after
     :func:`sender_at` has locked the person, so it sees what the worker before us committed."""
     (has_profile, pictures, easy_words, audio, supporter_name, flow, step, context, misses,
-     constituency_id) = _SURROUNDINGS.rows(session.connection(), {"person_id": person_id})[0]
+     constituency_id) = _SURROUNDINGS.rows(session, {"person_id": person_id})[0]
     profile = Profile(pictures=pictures, easy_words=easy_words, audio=audio,
                       supporter_name=supporter_name) if has_profile is not None else Profile()
     conversation = SavedConversation(flow=flow, step=step, context=context, misses=misses) if (

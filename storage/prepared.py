@@ -21,6 +21,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, Update, bindparam, exc, update
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -70,10 +71,11 @@ class Prepared:
         self._forms: weakref.WeakKeyDictionary[Dialect, _Form] = weakref.WeakKeyDictionary()
         self._last: tuple[Dialect | None, _Form] = (None, _NO_FORM)
 
-    def rows(self, connection: Connection,
+    def rows(self, on: Session | Connection,
              params: Mapping[str, Any] = _NOTHING) -> list[tuple[Any, ...]]:
-        """Run the statement and return every row it gives, as plain tuples."""
-        form, cursor = self._run(connection, params)
+        """Run the statement in the transaction of ``on`` (a session or a connection) and
+        return every row it gives, as plain tuples."""
+        form, cursor = self._run(on, params)
         try:
             fetched = cursor.fetchall()
         finally:
@@ -84,9 +86,10 @@ class Prepared:
         return [tuple(value if convert is None else convert(value)
                       for convert, value in zip(results, row, strict=True)) for row in fetched]
 
-    def write(self, connection: Connection, params: Mapping[str, Any] = _NOTHING) -> int:
-        """Run an INSERT, UPDATE or DELETE without results; how many rows it touched."""
-        _form, cursor = self._run(connection, params)
+    def write(self, on: Session | Connection, params: Mapping[str, Any] = _NOTHING) -> int:
+        """Run an INSERT, UPDATE or DELETE without results in the transaction of ``on``; how
+        many rows it touched."""
+        _form, cursor = self._run(on, params)
         try:
             return int(cursor.rowcount)
         finally:
@@ -102,7 +105,8 @@ class Prepared:
         self._last = (dialect, form)
         return form
 
-    def _run(self, connection: Connection, params: Mapping[str, Any]) -> tuple[_Form, Any]:
+    def _run(self, on: Session | Connection, params: Mapping[str, Any]) -> tuple[_Form, Any]:
+        connection = on if isinstance(on, Connection) else connection_of(on)
         form = self.form(connection.dialect)
         values = []
         for slot in form.slots:
@@ -125,15 +129,27 @@ class Prepared:
         return form, run_on_driver(connection, form.sql, parameters)
 
 
+_HELD = "voicebank.connection"
+
+
+def connection_of(session: Session) -> Connection:
+    """The connection of the session's transaction. ``Session.connection()`` works it out
+    afresh at every call, which costs more than a small statement; it is remembered in the
+    session's ``info`` until that connection closes (the transaction ended)."""
+    held: Connection | None = session.info.get(_HELD)
+    if held is None or held.closed:
+        held = session.info[_HELD] = session.connection()
+    return held
+
+
 def run_on_driver(connection: Connection, sql: str, parameters: Any = ()) -> Any:
     """Run ``sql`` on a new cursor of the connection's driver connection, as SQLAlchemy would
     (its cursor events fire, a driver error comes out as SQLAlchemy's); the cursor, to read
     and close."""
     cursor = connection.connection.cursor()
-    # The same look SQLAlchemy takes before it fires these events: is anything listening?
-    listening = connection._has_events or connection.engine._has_events
-    if listening:
-        for before in connection.dispatch.before_cursor_execute:
+    dispatch = connection.dispatch
+    if dispatch.before_cursor_execute:
+        for before in dispatch.before_cursor_execute:
             before(connection, cursor, sql, parameters, None, False)
     try:
         cursor.execute(sql, parameters)
@@ -141,8 +157,8 @@ def run_on_driver(connection: Connection, sql: str, parameters: Any = ()) -> Any
         cursor.close()
         raise exc.DBAPIError.instance(sql, parameters, error, connection.dialect.loaded_dbapi.Error,
                                       dialect=connection.dialect) from error
-    if listening:
-        for after in connection.dispatch.after_cursor_execute:
+    if dispatch.after_cursor_execute:
+        for after in dispatch.after_cursor_execute:
             after(connection, cursor, sql, parameters, None, False)
     return cursor
 

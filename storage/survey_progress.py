@@ -154,7 +154,7 @@ def open_surveys_for(*, session: Session, person_id: int) -> list[tuple[SurveyRo
     """The open surveys this person has yet to finish, oldest first."""
     found = []
     fields = len(_SURVEY_FIELDS)
-    for row in _OPEN_SURVEYS_FOR.rows(session.connection(), {"person_id": person_id}):
+    for row in _OPEN_SURVEYS_FOR.rows(session, {"person_id": person_id}):
         survey = SurveyRow(*row[:fields])
         found.append((survey, Progress(survey_id=survey.id, status=row[fields],
                                        position=row[fields + 1])))
@@ -187,7 +187,7 @@ def stop(*, session: Session, survey_id: int, person_id: int) -> None:
 
 def _write_progress(session: Session, statement: Prepared, survey_id: int, person_id: int,
                     **values: Any) -> None:
-    statement.write(session.connection(),
+    statement.write(session,
                     {"key_survey_id": survey_id, "key_person_id": person_id, **values})
     held = held_row(session, SurveyParticipant, survey_id, person_id)
     if held is not None:
@@ -215,7 +215,7 @@ def record_answer(
     now: datetime,
 ) -> None:
     """Store one answer; in an anonymous survey, without the person or the time."""
-    _ANSWER.write(session.connection(), {
+    _ANSWER.write(session, {
         "survey_id": survey_id,
         "question_id": question_id,
         "person_id": None if anonymous else person_id,

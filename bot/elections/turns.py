@@ -54,7 +54,7 @@ def prepare(*, session: Session, person_id: int, service_id: int | None, languag
             pending: Pending | None, texts: Catalogue) -> ElectionTurn:
     """The person's STAND and VOTE flows for this turn."""
     # Most messages come when nothing is being stood for or voted in: one cheap look first.
-    live = {status for (status,) in _LIVE.rows(session.connection())}
+    live = {status for (status,) in _LIVE.rows(session)}
     election = (service.standable_for(session=session, person_id=person_id,
                                       service_id=service_id)
                 if ElectionStatus.NOMINATIONS in live else None)
