@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, SQLModel, create_engine
 
-from storage.prepared import run_on_driver
+from storage.prepared import hold_connection, run_on_driver
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -175,9 +175,17 @@ class TurnTakingConnection(sqlite3.Connection):
 
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
-    """One unit of work: commit when the block ends, roll back if it raises."""
-    with Session(engine, expire_on_commit=False) as session, session.begin():
+    """One unit of work: commit when the block ends, roll back if it raises.
+
+    The transaction is the connection's, begun at once; the session works inside it, and
+    what it holds is flushed before the commit. Prepared statements run straight on the
+    connection, so a turn that needs no ORM object never starts the session's own
+    bookkeeping (the most costly part of a small transaction)."""
+    with (engine.begin() as connection,
+          Session(bind=connection, expire_on_commit=False) as session):
+        hold_connection(session, connection)
         yield session
+        session.flush()
 
 
 def advisory_key(name: str) -> int:
@@ -219,6 +227,8 @@ def insert_ignoring_repeats(dialect: str, table: Table, *returning: str) -> Any:
 def held_row(session: Session, model: type[SQLModel], *key: Any) -> Any:
     """The session's own copy of the ``model`` row with primary key ``key``, if it holds one:
     after a prepared statement writes the row, that copy is out of date."""
+    if not session.identity_map:
+        return None  # most turns load no ORM object at all
     return session.identity_map.get(identity_key(model, key if len(key) > 1 else key[0]))
 
 

@@ -30,31 +30,26 @@ _NOTHING: Mapping[str, Any] = {}
 
 
 @dataclass(frozen=True)
-class _Slot:
-    """One parameter of a compiled statement: where its value comes from."""
-
-    name: str
-    given: bool
-    """The caller gives it (else it is fixed in the statement, or a column default)."""
-    value: Any = None
-    """The value already processed for the driver, when it is fixed."""
-    default: Callable[[Any], Any] | None = None
-    """A column default worked out at each run (a time, a new empty list)."""
-    convert: Processor = None
-
-
-@dataclass(frozen=True)
 class _Form:
     """A statement as one dialect runs it."""
 
     sql: str
     positional: bool
-    slots: tuple[_Slot, ...]
+    names: tuple[str, ...]
+    """The parameters in the order the statement takes them."""
+    values: tuple[Any, ...]
+    """Each parameter's value as the driver takes it, where the statement fixes it (a status
+    in a WHERE, a column's default); None where it comes from the caller or a default."""
+    given: tuple[tuple[int, str, Processor], ...]
+    """Where each of the caller's values goes, and what converts it for the driver."""
+    defaults: tuple[tuple[int, Callable[[Any], Any], Processor], ...]
+    """Column defaults worked out at each run (a time, a new empty list), and where they go."""
     results: tuple[Processor, ...]
     converts_results: bool
 
 
-_NO_FORM = _Form(sql="", positional=True, slots=(), results=(), converts_results=False)
+_NO_FORM = _Form(sql="", positional=True, names=(), values=(), given=(), defaults=(),
+                 results=(), converts_results=False)
 
 
 class Prepared:
@@ -108,22 +103,18 @@ class Prepared:
     def _run(self, on: Session | Connection, params: Mapping[str, Any]) -> tuple[_Form, Any]:
         connection = on if isinstance(on, Connection) else connection_of(on)
         form = self.form(connection.dialect)
-        values = []
-        for slot in form.slots:
-            if slot.given:
-                try:
-                    value = params[slot.name]
-                except KeyError:
-                    raise ValueError(f"no value given for {slot.name} in: {form.sql}") from None
-            elif slot.default is not None:
-                value = slot.default(None)
-            else:
-                values.append(slot.value)
-                continue
-            values.append(value if slot.convert is None else slot.convert(value))
-        parameters: Any = (tuple(values) if form.positional else
-                           {slot.name: value for slot, value in zip(form.slots, values,
-                                                                    strict=True)})
+        values = list(form.values)
+        try:
+            for index, name, convert in form.given:
+                value = params[name]
+                values[index] = value if convert is None else convert(value)
+        except KeyError as missing:
+            raise ValueError(f"no value given for {missing.args[0]} in: {form.sql}") from None
+        for index, default, convert in form.defaults:
+            value = default(None)
+            values[index] = value if convert is None else convert(value)
+        parameters: Any = (tuple(values) if form.positional
+                           else dict(zip(form.names, values, strict=True)))
         if not connection.in_transaction():
             connection.begin()  # as Connection.execute would begin one
         return form, run_on_driver(connection, form.sql, parameters)
@@ -140,6 +131,11 @@ def connection_of(session: Session) -> Connection:
     if held is None or held.closed:
         held = session.info[_HELD] = session.connection()
     return held
+
+
+def hold_connection(session: Session, connection: Connection) -> None:
+    """Tell :func:`connection_of` the session works in ``connection``'s transaction."""
+    session.info[_HELD] = connection
 
 
 def run_on_driver(connection: Connection, sql: str, parameters: Any = ()) -> Any:
@@ -187,29 +183,30 @@ def _compile(statement: ClauseElement, dialect: Dialect, given: list[str] | None
         convert: Processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
         return convert
 
-    slots = []
     names = state.positiontup if state.positiontup is not None else list(state.parameters)
-    for name in names:
+    values: list[Any] = []
+    from_caller: list[tuple[int, str, Processor]] = []
+    worked_out: list[tuple[int, Callable[[Any], Any], Processor]] = []
+    for index, name in enumerate(names):
         convert = processor(name)
-        if name in defaults:
-            default = defaults[name]
-            if default.is_callable:
-                slots.append(_Slot(name, given=False, default=default.arg, convert=convert))
-                continue
-            if not default.is_scalar:
+        value = None
+        if name in defaults and defaults[name].is_callable:
+            worked_out.append((index, defaults[name].arg, convert))
+        elif name in defaults:
+            if not defaults[name].is_scalar:
                 raise ValueError(f"the default of {name} is not one a prepared insert can give")
-            value = default.arg
+            value = defaults[name].arg if convert is None else convert(defaults[name].arg)
         elif name in required:
-            slots.append(_Slot(name, given=True, convert=convert))
-            continue
+            from_caller.append((index, name, convert))
         else:
-            value = state.parameters[name]
-        slots.append(_Slot(name, given=False, value=value if convert is None
-                           else convert(value)))
+            fixed = state.parameters[name]
+            value = fixed if convert is None else convert(fixed)
+        values.append(value)
     results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
                     for column in _result_columns(statement))
     return _Form(sql=state.statement, positional=state.positiontup is not None,
-                 slots=tuple(slots), results=results,
+                 names=tuple(names), values=tuple(values), given=tuple(from_caller),
+                 defaults=tuple(worked_out), results=results,
                  converts_results=any(convert is not None for convert in results))
 
 

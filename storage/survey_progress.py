@@ -109,20 +109,13 @@ _ANSWER_TABLE = SurveyAnswer.__table__  # type: ignore[attr-defined]
 
 @dataclass(frozen=True)
 class SurveyRow:
-    """A survey's row as plain data (see :class:`Survey`), read with a person's progress."""
+    """What changes of a survey once saved (see :class:`Survey`): read with a person's
+    progress; the rest of the survey is kept in memory once it opens."""
 
     id: int
-    title: str
-    intro: str
     status: str
     opens_at: datetime | None
     closes_at: datetime | None
-    anonymous: bool
-    dont_know: bool
-    audience_kind: str
-    audience_value: str
-    reminders: list[int]
-    translations: dict[str, Any]
     opened_at: datetime | None
     definition_key: str
 

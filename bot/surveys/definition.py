@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.conversation import Kind
+from bot.messages import Option
 
 DONT_KNOW = "dont_know"
 SKIPPED = "skip"
@@ -70,6 +71,11 @@ class QuestionDef:
     standard: str | None = None
     translations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     id: int | None = None
+    shown: dict[tuple[str, str, bool], tuple[Option, ...]] = field(
+        default_factory=dict, init=False, compare=False, repr=False)
+    """The options as sent, by language (and the catalogue's) and whether "I don't know" is
+    offered, worked out the first time (see :func:`bot.surveys.flow.survey_options`): an
+    open survey's questions are kept in memory and asked again and again."""
 
     def text_in(self, language: str) -> str:
         return self.translations.get(language, {}).get("text") or self.text

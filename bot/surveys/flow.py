@@ -68,6 +68,15 @@ def survey_options(survey: SurveyDef, question: QuestionDef, language: str,
     """
     if question.kind == Kind.TEXT:
         return ()
+    key = (language, texts.language, survey.dont_know)
+    shown = question.shown.get(key)
+    if shown is None:
+        shown = question.shown[key] = _options_of(survey, question, language, texts)
+    return shown
+
+
+def _options_of(survey: SurveyDef, question: QuestionDef, language: str,
+                texts: Catalogue) -> tuple[Option, ...]:
     words: dict[str, tuple[str, ...]] = {}
     if question.kind == Kind.YES_NO:
         vocabulary = load_vocabulary(language)

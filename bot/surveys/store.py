@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -71,59 +72,62 @@ def save_survey(*, session: Session, survey: SurveyDef, now: datetime) -> int:
     return row.id
 
 
-QUESTIONS_KEPT = 64
-"""How many surveys' questions a process keeps in memory once loaded."""
-_questions_kept: OrderedDict[tuple[int, str], tuple[QuestionDef, ...]] = OrderedDict()
+SURVEYS_KEPT = 64
+"""How many opened surveys a process keeps in memory once loaded."""
+_kept: OrderedDict[tuple[int, str], SurveyDef] = OrderedDict()
 _keeping = threading.Lock()
 
 
 def load_survey(*, session: Session, survey_id: int, row: Survey | SurveyRow | None = None
                 ) -> SurveyDef | None:
     """The survey as plain data, with its id, its questions' ids and its status; None if
-    there is no such survey. ``row`` is the survey's row when the caller has it already."""
+    there is no such survey. ``row`` is the survey's row (or a person's open survey) when
+    the caller has it already.
+
+    A survey's title, words, questions and options are written once, when it is saved, and
+    never changed; only its status and times change. So an opened survey is kept in memory,
+    under the key it was saved with, and every message answering it spares three queries.
+    A survey not yet opened is read each time: the transaction saving it may still be undone.
+    """
     if row is None:
         row = session.get(Survey, survey_id)
-    if row is None:
-        return None
-    return SurveyDef(
-        id=row.id,
-        title=row.title,
-        intro=row.intro,
-        status=row.status,
-        audience=Audience(kind=AudienceKind(row.audience_kind), value=row.audience_value),
-        opens_at=row.opens_at,
-        closes_at=row.closes_at,
-        anonymous=row.anonymous,
-        dont_know=row.dont_know,
-        reminders=tuple(timedelta(seconds=seconds) for seconds in row.reminders),
-        translations=_plain(row.translations),
-        questions=survey_questions(session=session, row=row),
-    )
-
-
-def survey_questions(*, session: Session, row: Survey | SurveyRow) -> tuple[QuestionDef, ...]:
-    """The survey's questions with their options, in order.
-
-    Questions and options are written once, when a survey is saved, and never changed, so
-    an opened survey's are kept in memory, under the key the survey was saved with, and
-    every message answering it spares two queries. A survey not yet opened is read each
-    time: the transaction saving it may still be undone.
-    """
-    assert row.id is not None
-    key = (row.id, row.definition_key) if row.opened_at and row.definition_key else None
+        if row is None:
+            return None
+    key = (survey_id, row.definition_key) if row.opened_at and row.definition_key else None
     if key is not None:
         with _keeping:
-            kept = _questions_kept.get(key)
+            kept = _kept.get(key)
             if kept is not None:
-                _questions_kept.move_to_end(key)
+                _kept.move_to_end(key)
+        if kept is not None:
+            if (kept.status, kept.opens_at, kept.closes_at) == (
+                    row.status, row.opens_at, row.closes_at):
                 return kept
-    questions = _read_questions(session, row.id)
+            return replace(kept, status=row.status, opens_at=row.opens_at,
+                           closes_at=row.closes_at)
+    full = row if isinstance(row, Survey) else session.get(Survey, survey_id)
+    if full is None:
+        return None
+    survey = SurveyDef(
+        id=full.id,
+        title=full.title,
+        intro=full.intro,
+        status=full.status,
+        audience=Audience(kind=AudienceKind(full.audience_kind), value=full.audience_value),
+        opens_at=full.opens_at,
+        closes_at=full.closes_at,
+        anonymous=full.anonymous,
+        dont_know=full.dont_know,
+        reminders=tuple(timedelta(seconds=seconds) for seconds in full.reminders),
+        translations=_plain(full.translations),
+        questions=_read_questions(session, survey_id),
+    )
     if key is not None:
         with _keeping:
-            _questions_kept[key] = questions
-            while len(_questions_kept) > QUESTIONS_KEPT:
-                _questions_kept.popitem(last=False)
-    return questions
+            _kept[key] = survey
+            while len(_kept) > SURVEYS_KEPT:
+                _kept.popitem(last=False)
+    return survey
 
 
 def _read_questions(session: Session, survey_id: int) -> tuple[QuestionDef, ...]:

@@ -28,7 +28,7 @@ from bot.surveys.flow import (
     parse_step,
     step_for,
 )
-from bot.surveys.store import load_survey, survey_questions
+from bot.surveys.store import load_survey
 from storage import survey_progress
 from storage.survey_progress import Progress, SurveyRow
 from storage.tables import ParticipantStatus, Survey, SurveyStatus
@@ -104,12 +104,15 @@ def record(*, session: Session, turn: SurveyTurn, person_id: int, service_id: in
         return
     match effect:
         case RecordSurveyAnswer(position=position) if position > progress.position:
-            question_id = next(question.id for question in
-                               survey_questions(session=session, row=row)
+            survey = turn.flow.surveys.get(row.id) or load_survey(
+                session=session, survey_id=row.id, row=row)
+            if survey is None:
+                return
+            question_id = next(question.id for question in survey.questions
                                if question.position == position)
             assert question_id is not None
             survey_progress.record_answer(
-                session=session, survey_id=row.id, anonymous=row.anonymous,
+                session=session, survey_id=row.id, anonymous=survey.anonymous,
                 question_id=question_id, person_id=person_id, service_id=service_id,
                 constituency_id=constituency_id, option_number=effect.option_number,
                 value=effect.value, text=effect.text, now=now,

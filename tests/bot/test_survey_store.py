@@ -7,14 +7,17 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import update as sa_update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.surveys.definition import SurveyDef
+from bot.surveys.invitations import close_survey, open_survey
 from bot.surveys.loading import load_survey_yaml
 from bot.surveys.store import list_surveys, load_survey, save_survey, set_times
 from bot.surveys.templates import TEMPLATES, template_text
 from storage.database import transaction
+from storage.survey_progress import SurveyRow
 from storage.tables import Survey, SurveyOption, SurveyQuestion
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -139,3 +142,35 @@ def test_surveys_are_listed_oldest_first_and_can_be_given_times(database: Engine
         assert session.get_one(Survey, second).status == "draft"
         with pytest.raises(ValueError, match="close after it opens"):
             set_times(session=session, survey_id=first, opens_at=closes, closes_at=opens)
+
+
+def test_an_opened_survey_is_kept_in_memory_yet_shows_its_status_and_times(
+    database: Engine
+) -> None:
+    """Once open, a survey's words and questions are read from memory, not the database;
+    what can still change (its status, when it closes) always comes from its row."""
+    draft = load_survey_yaml(template_text("smiley"), source="smiley", zone=LONDON)
+    with transaction(database) as session:
+        survey_id = save_survey(session=session, survey=draft, now=NOW)
+        open_survey(session=session, survey_id=survey_id, now=NOW)
+    with transaction(database) as session:
+        opened = load_survey(session=session, survey_id=survey_id)
+        assert opened is not None
+        row = session.get_one(Survey, survey_id)
+        lean = SurveyRow(id=survey_id, status=row.status, opens_at=row.opens_at,
+                         closes_at=row.closes_at, opened_at=row.opened_at,
+                         definition_key=row.definition_key)
+        # Words and questions changed behind its back are not read again: they never change.
+        session.execute(sa_update(SurveyQuestion).values(text="Changed by hand"))
+        session.execute(sa_update(Survey).values(title="Changed by hand"))
+        again = load_survey(session=session, survey_id=survey_id, row=lean)
+        assert again is opened
+        assert again.title == draft.title
+        assert again.questions[0].text == draft.questions[0].text
+
+        close_survey(session=session, survey_id=survey_id, now=NOW + timedelta(hours=1))
+        session.flush()
+        closed = load_survey(session=session, survey_id=survey_id)
+        assert closed is not None
+        assert (closed.status, closed.closes_at) == ("closed", NOW + timedelta(hours=1))
+        assert closed.questions is opened.questions
