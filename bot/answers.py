@@ -157,6 +157,13 @@ def parse_choice(text: str, options: Sequence[Choice], vocabulary: Vocabulary) -
     if not options:
         return None
     stripped = text.strip()
+    if stripped.isascii() and stripped.isdigit() and len(stripped) <= _MAX_REPLY:
+        # "2": normalising would leave it as it is, one token.
+        return _parser_for(tuple(options), vocabulary).parse((stripped,))
+    return _parse_any(stripped, options, vocabulary)
+
+
+def _parse_any(stripped: str, options: Sequence[Choice], vocabulary: Vocabulary) -> int | None:
     if len(stripped) > _MAX_STRIPPED:
         return None  # cheap bail-out before any per-character work
     normalised = _normalise(stripped)

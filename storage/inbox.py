@@ -75,8 +75,8 @@ def store_many(*, connection: Connection, rows: Sequence[dict[str, Any]]) -> lis
     the first is stored)."""
     if not rows:
         return []
-    values = {f"{name}_{index}": row[name]
-              for index, row in enumerate(rows) for name in _ARRIVING}
+    values = rows[0] if len(rows) == 1 else {
+        f"{name}_{index}": row[name] for index, row in enumerate(rows) for name in _ARRIVING}
     stored = {
         (channel, provider_id): inbox_id
         for inbox_id, channel, provider_id in _storing(connection.dialect.name, len(rows))
@@ -88,8 +88,11 @@ def store_many(*, connection: Connection, rows: Sequence[dict[str, Any]]) -> lis
 
 @functools.lru_cache(maxsize=512)
 def _storing(dialect: str, count: int) -> Prepared:
-    """The insert of ``count`` arriving messages that ignores repeats, built once per size."""
+    """The insert of ``count`` arriving messages that ignores repeats, built once per size:
+    one message's values go by the columns' names, each of many by ``<column>_<index>``."""
     statement = insert_ignoring_repeats(dialect, _TABLE, "id", "channel", "provider_id")
+    if count == 1:
+        return Prepared(statement, given=_ARRIVING)
     return Prepared(statement.values([
         {name: bindparam(f"{name}_{index}", type_=_TABLE.c[name].type) for name in _ARRIVING}
         for index in range(count)

@@ -9,6 +9,7 @@ import pytest
 from bot.answers import (
     Choice,
     Vocabulary,
+    _parse_any,
     clean_text,
     load_vocabulary,
     parse_choice,
@@ -312,3 +313,19 @@ def test_a_vocabulary_keeps_a_bounded_number_of_parsers() -> None:
         assert parse_choice(f"thing {number}", options, vocabulary) == 1
     assert 0 < len(vocabulary.parsers) <= 256
     assert vocabulary == Vocabulary.from_toml({})  # what it keeps is not what it is
+
+
+def test_a_reply_of_plain_digits_means_what_the_whole_parser_makes_of_it() -> None:
+    """Plain digits skip normalising (it would change nothing); the answer is the same."""
+    vocabulary = load_vocabulary("en")
+    option_sets = [
+        [Choice(1, "Good", "😀"), Choice(2, "OK", "😐"), Choice(3, "Not good", "🙁")],
+        [Choice(1, "2", "🍎"), Choice(2, "Two", "🍌")],  # a label that is another's number
+        [Choice(number, f"Option {number}") for number in range(1, 11)],
+        list(yes_no_choices(vocabulary, "Yes", "No")),
+    ]
+    replies = [str(number) for number in range(0, 25)] + ["007", "02", "10", "1" * 250]
+    for options in option_sets:
+        for reply in replies:
+            assert parse_choice(reply, options, vocabulary) == _parse_any(
+                reply, options, vocabulary), (reply, options)
