@@ -75,7 +75,8 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
 
     try:
         if workers == 1:
-            uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+            uvicorn.run(create_app(settings, long_running=True), host=host, port=port,
+                        log_level="info")
         else:
             # Each worker process builds its own app from the VOICEBANK_ environment; it
             # imports the whole app first, which on a busy small machine takes some seconds.

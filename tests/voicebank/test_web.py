@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import threading
 from pathlib import Path
@@ -48,6 +49,24 @@ def test_an_unknown_path_is_not_found(database_url: str) -> None:
         response = client.get("/no-such-page")
 
     assert response.status_code == 404
+
+
+def test_a_server_keeps_what_start_up_built_out_of_garbage_collections(
+    database_url: str
+) -> None:
+    """``voicebank run`` builds its app long-running: once started, what start-up built is
+    frozen, so no full collection walks it again; an app built for a test freezes nothing."""
+    gc.unfreeze()
+    try:
+        with TestClient(create_app(load_settings(database_url=database_url))) as client:
+            assert client.get("/healthz").status_code == 200
+            assert gc.get_freeze_count() == 0
+        with TestClient(create_app(load_settings(database_url=database_url),
+                                   long_running=True)) as client:
+            assert client.get("/healthz").status_code == 200
+            assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
 
 
 def test_nothing_is_built_before_the_app_starts(database_url: str, tmp_path: Path) -> None:

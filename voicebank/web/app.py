@@ -39,7 +39,7 @@ def create_app_from_environment() -> FastAPI:
     from voicebank.cli_support import configure_logging
 
     configure_logging()
-    return create_app(load_settings())
+    return create_app(load_settings(), long_running=True)
 
 
 class CountingRequests:
@@ -61,8 +61,10 @@ class CountingRequests:
             self.load.serving -= 1
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
-    """The ASGI app: wiring happens when it starts, not when this module is imported."""
+def create_app(settings: Settings, *, clock: Clock | None = None,
+               long_running: bool = False) -> FastAPI:
+    """The ASGI app: wiring happens when it starts, not when this module is imported.
+    ``long_running`` is for a server's own process (see :func:`~voicebank.worker.running`)."""
 
     load = WebLoad()
 
@@ -71,7 +73,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         voicebank = await asyncio.to_thread(assemble, settings, clock=clock)
         app.state.voicebank = voicebank
         try:
-            async with running(voicebank, web=load) as runtime:
+            async with running(voicebank, web=load, long_running=long_running) as runtime:
                 app.state.runtime = runtime
                 yield
         finally:
