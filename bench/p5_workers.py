@@ -6,9 +6,10 @@ what they reach) from ``go`` until the outbox's last message is recorded as sent
 double answers each send after a fixed delay, as Telegram across the internet does; each
 worker reports the CPU time it used, which says whether the provider or the processor bound
 it. From the double's record and the outbox, every message must have been sent exactly once:
-none claimed by both workers.
+none claimed by both workers. One dispatcher and two take turns, twice each, and the
+figure sets the best of each against the other.
 
-A third run (``--full`` only) shows what per-process pacing means: two workers each paced at
+A last run (``--full`` only) shows what per-process pacing means: two workers each paced at
 a provider's limit send, together, at up to twice that limit.
 """
 
@@ -48,6 +49,8 @@ PROVIDER_LIMIT = 30.0
 WARM_UP = 5
 """Messages each worker sends before it says it is ready."""
 TARGET = 1.5
+ROUNDS = (1, 2, 2, 1)
+"""Dispatchers in each timed run: the figure takes the best run of one and of two."""
 FIRST_CHAT = 7_000_000
 START_SECONDS = 60.0
 REPO = Path(__file__).resolve().parents[1]
@@ -227,18 +230,21 @@ async def drive(
 
 async def drains(
     url: str, database: Engine, double: TelegramDouble, count: int, paced_count: int
-) -> tuple[Drain, Drain, Drain | None]:
-    """One dispatcher, then two, unbounded; then, unless ``paced_count`` is 0, two paced at
-    the provider's limit each."""
-    one = await drive(url, database, double, first=0, workers=1, count=count,
-                      pace=UNBOUNDED_PACE)
-    two = await drive(url, database, double, first=2 * count, workers=2, count=count,
-                      pace=UNBOUNDED_PACE)
+) -> tuple[list[Drain], list[Drain], Drain | None]:
+    """One dispatcher, two, two again and one again, unbounded (so a busy moment on the
+    machine does not fall on one side only); then, unless ``paced_count`` is 0, two paced
+    at the provider's limit each."""
+    ones: list[Drain] = []
+    twos: list[Drain] = []
+    for index, workers in enumerate(ROUNDS):
+        drain = await drive(url, database, double, first=2 * index * count, workers=workers,
+                            count=count, pace=UNBOUNDED_PACE)
+        (ones if workers == 1 else twos).append(drain)
     paced = None
     if paced_count:
-        paced = await drive(url, database, double, first=4 * count, workers=2,
+        paced = await drive(url, database, double, first=2 * len(ROUNDS) * count, workers=2,
                             count=paced_count, pace=PROVIDER_LIMIT)
-    return one, two, paced
+    return ones, twos, paced
 
 
 def unreachable(url: str) -> str | None:
@@ -268,15 +274,20 @@ def run(run: Run) -> list[Figure | Skipped]:
     # what earlier runs sent stays behind as sent rows, as it would in a live outbox.
     with SlowTelegramDouble(latency=LATENCY) as double, \
             run.database("postgresql", "p5") as (url, database):
-        one, two, paced = asyncio.run(drains(url, database, double, count, paced_count))
+        ones, twos, paced = asyncio.run(drains(url, database, double, count, paced_count))
+    one, two = (max(drains_, key=lambda drain: drain.rate) for drains_ in (ones, twos))
     scaling = Figure(
         BENCH, "2 dispatchers vs 1 on PostgreSQL", round(two.rate, 1), "messages/s",
         baseline=round(one.rate, 1), baseline_name="1 dispatcher",
         target=f"ratio >= {TARGET}, none claimed twice",
         detail={"provider_latency_s": LATENCY, "pace_each": UNBOUNDED_PACE,
+                "rounds": list(ROUNDS),
+                "one_messages_per_s_by_round": [round(d.rate, 1) for d in ones],
+                "two_messages_per_s_by_round": [round(d.rate, 1) for d in twos],
                 "one": one.as_detail(), "two": two.as_detail()},
     )
-    scaling.met = (scaling.ratio or 0.0) >= TARGET and one.clean and two.clean
+    scaling.met = ((scaling.ratio or 0.0) >= TARGET
+                   and all(drain.clean for drain in (*ones, *twos)))
     if paced is None:
         return [scaling]
     per_process = Figure(
