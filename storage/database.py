@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Table, bindparam, event, insert, text, update
+from sqlalchemy import Table, event, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
@@ -231,10 +231,3 @@ def held_row(session: Session, model: type[SQLModel], *key: Any) -> Any:
         return None  # most turns load no ORM object at all
     return session.identity_map.get(identity_key(model, key if len(key) > 1 else key[0]))
 
-
-@functools.cache
-def _updating(table: Table, columns: tuple[str, ...]) -> Any:
-    """``UPDATE table SET columns WHERE primary key``, built once per table and columns."""
-    return (update(table)
-            .where(*(column == bindparam(f"key_{column.name}") for column in table.primary_key))
-            .values({name: bindparam(f"new_{name}") for name in columns}))

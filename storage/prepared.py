@@ -48,10 +48,6 @@ class _Form:
     converts_results: bool
 
 
-_NO_FORM = _Form(sql="", positional=True, names=(), values=(), given=(), defaults=(),
-                 results=(), converts_results=False)
-
-
 class Prepared:
     """A Core statement with its compiled form kept per dialect, run on the driver's cursor.
 
@@ -64,7 +60,6 @@ class Prepared:
         self.statement = statement
         self.given = list(given) if given is not None else None
         self._forms: weakref.WeakKeyDictionary[Dialect, _Form] = weakref.WeakKeyDictionary()
-        self._last: tuple[Dialect | None, _Form] = (None, _NO_FORM)
 
     def rows(self, on: Session | Connection,
              params: Mapping[str, Any] = _NOTHING) -> list[tuple[Any, ...]]:
@@ -92,12 +87,9 @@ class Prepared:
 
     def form(self, dialect: Dialect) -> _Form:
         """The statement as ``dialect`` runs it, compiled the first time it is asked for."""
-        if dialect is self._last[0]:
-            return self._last[1]
         form = self._forms.get(dialect)
         if form is None:
             form = self._forms[dialect] = _compile(self.statement, dialect, self.given)
-        self._last = (dialect, form)
         return form
 
     def _run(self, on: Session | Connection, params: Mapping[str, Any]) -> tuple[_Form, Any]:

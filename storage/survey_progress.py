@@ -79,10 +79,6 @@ def add_participant(
     return participant
 
 
-def participant(*, session: Session, survey_id: int, person_id: int) -> SurveyParticipant | None:
-    return session.get(SurveyParticipant, (survey_id, person_id))
-
-
 def not_yet_queued(*, session: Session, survey_id: int, key_prefix: str) -> list[Person]:
     """Those who have not finished or stopped and have no outbox message keyed
     ``key_prefix`` and their person id: the people a reminder is still to go to, found in
